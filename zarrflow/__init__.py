@@ -1,0 +1,68 @@
+"""zarrflow: chunked, compressed N-dimensional arrays in the Zarr v2 format.
+
+Code written for zarr-python 2.x runs unchanged with ``import zarrflow as zarr``:
+the names below are zarr 2's public API. The engine (``zarrflow.core`` and
+``zarrflow.storage``) never imports dask.
+"""
+
+__version__ = "0.1.0"
+
+from zarrflow import errors
+from zarrflow.core.array import Array
+from zarrflow.core.convenience import LazyLoader, load, open, save, save_array, save_group
+from zarrflow.core.creation import (
+    array,
+    create,
+    empty,
+    empty_like,
+    full,
+    full_like,
+    ones,
+    ones_like,
+    open_array,
+    open_like,
+    zeros,
+    zeros_like,
+)
+from zarrflow.core.hierarchy import Group, group, open_group
+from zarrflow.core.pool import get_num_threads, set_num_threads
+from zarrflow.core.tree import tree
+from zarrflow.storage import (
+    DirectoryStore,
+    KVStore,
+    MemoryStore,
+    NestedDirectoryStore,
+)
+
+__all__ = [
+    "Array",
+    "DirectoryStore",
+    "Group",
+    "KVStore",
+    "LazyLoader",
+    "MemoryStore",
+    "NestedDirectoryStore",
+    "array",
+    "create",
+    "empty",
+    "empty_like",
+    "errors",
+    "full",
+    "full_like",
+    "get_num_threads",
+    "group",
+    "load",
+    "ones",
+    "ones_like",
+    "open",
+    "open_array",
+    "open_group",
+    "open_like",
+    "save",
+    "save_array",
+    "save_group",
+    "set_num_threads",
+    "tree",
+    "zeros",
+    "zeros_like",
+]

@@ -1,0 +1,1 @@
+"""The store engine: metadata, chunk grid, indexing, codecs, arrays. Never imports dask."""

@@ -1,0 +1,665 @@
+"""``Array``: a chunked, compressed N-dimensional array in a store.
+
+This module wires the pieces together: metadata (``core/metadata``), selections
+projected onto chunks (``core/indexing``), the codec pipeline (``core/codecs``), the
+store, and the synchronizer. The chunk-level read/write machinery lives in
+``core/chunk_io``; this class owns the user-facing API of zarr-python 2.x.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator, MutableMapping
+from typing import Any
+
+import numpy as np
+
+from zarrflow.core import chunk_io
+from zarrflow.core.attrs import Attributes
+from zarrflow.core.chunks import chunk_key, chunk_key_pattern, grid_shape, normalize_shape
+from zarrflow.core.codecs import ChunkCodec
+from zarrflow.core.indexing import (
+    BasicIndexer,
+    BlockIndexer,
+    CoordinateIndexer,
+    MaskIndexer,
+    OrthogonalIndexer,
+    is_pure_fancy_indexing,
+    is_pure_orthogonal_indexing,
+    pop_fields,
+)
+from zarrflow.core.info import InfoReporter, bytes_with_size, type_name
+from zarrflow.core.metadata import ARRAY_META_KEY, ATTRS_KEY, ArrayMetadata, get_codec, normalize_fill_value
+from zarrflow.errors import ArrayNotFoundError, ReadOnlyError, VindexInvalidSelectionError
+from zarrflow.storage import getsize, listdir, normalize_storage_path
+from zarrflow.storage.base import Store
+from zarrflow.storage.kvstore import KVStore
+
+
+def _as_store(store: Any) -> Store:
+    if isinstance(store, Store):
+        return store
+    if isinstance(store, MutableMapping):
+        return KVStore(store)
+    raise TypeError(f"a store must be a MutableMapping, got {type(store).__name__}")
+
+
+class Array:
+    """A Zarr v2 array: NumPy-style reads and writes, chunk by chunk, through a store.
+
+    Parameters mirror zarr-python 2.x: ``store`` (any MutableMapping), ``path`` within
+    it, ``read_only``, ``chunk_store`` (chunks elsewhere than metadata),
+    ``synchronizer`` (locks for concurrent writers), ``cache_metadata`` (re-read
+    ``.zarray`` before each operation when False), ``cache_attrs``,
+    ``write_empty_chunks`` (False: chunks equal to the fill value are not stored) and
+    ``allow_pickle`` (permit decoding with the Pickle codec; see ``core/codecs``).
+    """
+
+    def __init__(
+        self,
+        store: Any,
+        path: str | None = None,
+        read_only: bool = False,
+        chunk_store: Any = None,
+        synchronizer: Any = None,
+        cache_metadata: bool = True,
+        cache_attrs: bool = True,
+        partial_decompress: bool = False,
+        write_empty_chunks: bool = True,
+        zarr_version: int | None = None,
+        meta_array: Any = None,
+        *,
+        allow_pickle: bool = False,
+    ):
+        if zarr_version not in (None, 2):
+            raise ValueError(f"zarrflow implements Zarr format 2, got zarr_version={zarr_version!r}")
+        self._store = _as_store(store)
+        self._chunk_store = None if chunk_store is None else _as_store(chunk_store)
+        self._path = normalize_storage_path(path)
+        self._key_prefix = self._path + "/" if self._path else ""
+        self._read_only = bool(read_only)
+        self._synchronizer = synchronizer
+        self._cache_metadata = cache_metadata
+        self._partial_decompress = partial_decompress
+        self._write_empty_chunks = write_empty_chunks
+        self._allow_pickle = allow_pickle
+        self._meta_key = self._key_prefix + ARRAY_META_KEY
+        self._load_metadata()
+        self._attrs = Attributes(self._store, key=self._key_prefix + ATTRS_KEY, read_only=read_only,
+                                 cache=cache_attrs, synchronizer=synchronizer)
+
+    # --- metadata --------------------------------------------------------------------
+
+    def _load_metadata(self) -> None:
+        try:
+            data = self._store[self._meta_key]
+        except KeyError:
+            raise ArrayNotFoundError(self._path) from None
+        self._set_metadata(ArrayMetadata.from_json(data, key=self._meta_key))
+
+    def _set_metadata(self, meta: ArrayMetadata) -> None:
+        self._meta = meta
+        self._compressor = get_codec(meta.compressor, key=self._meta_key)
+        self._filters = [get_codec(f, key=self._meta_key) for f in meta.filters or ()] or None
+        self._codec = ChunkCodec(meta.dtype, meta.chunks, meta.order, self._compressor, self._filters,
+                                 allow_pickle=self._allow_pickle, name=self._describe())
+
+    def _describe(self) -> str:
+        return f"array {self.name!r}" if self._path else "array at the store root"
+
+    def _refresh_metadata(self) -> None:
+        if not self._cache_metadata:
+            self._load_metadata()
+
+    def _write_metadata(self, meta: ArrayMetadata) -> None:
+        if self._read_only:
+            raise ReadOnlyError(f"{self._describe()} is read-only")
+        if getattr(self._store, "metadata_read_only", False):
+            raise ReadOnlyError(
+                f"the metadata of {self._describe()} is read-only (opened from consolidated metadata)"
+            )
+        self._store[self._meta_key] = meta.to_json()
+        self._set_metadata(meta)
+
+    # --- properties ------------------------------------------------------------------
+
+    @property
+    def store(self) -> Store:
+        """The store holding the array's metadata (and chunks unless ``chunk_store``)."""
+        return self._store
+
+    @property
+    def chunk_store(self) -> Store:
+        """The store holding the chunks."""
+        return self._store if self._chunk_store is None else self._chunk_store
+
+    @property
+    def path(self) -> str:
+        """The array's path within the store ('' at the root)."""
+        return self._path
+
+    @property
+    def name(self) -> str | None:
+        """The h5py-style name: '/' + path, or None at the store root."""
+        return "/" + self._path if self._path else None
+
+    @property
+    def basename(self) -> str | None:
+        """The last component of ``name``."""
+        return self.name.split("/")[-1] if self.name else None
+
+    @property
+    def read_only(self) -> bool:
+        """True when writes are refused."""
+        return self._read_only
+
+    @read_only.setter
+    def read_only(self, value: bool) -> None:
+        self._read_only = bool(value)
+        self._attrs.read_only = bool(value)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The array's shape; assigning to it resizes the array."""
+        self._refresh_metadata()
+        return self._meta.shape
+
+    @shape.setter
+    def shape(self, value: Any) -> None:
+        self.resize(value)
+
+    @property
+    def chunks(self) -> tuple[int, ...]:
+        """The chunk shape."""
+        return self._meta.chunks
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The NumPy dtype of the items."""
+        return self._meta.dtype
+
+    @property
+    def compressor(self) -> Any:
+        """The numcodecs compressor, or None."""
+        return self._compressor
+
+    @property
+    def filters(self) -> list | None:
+        """The numcodecs filters applied before compression (object codec first), or None."""
+        return self._filters
+
+    @property
+    def fill_value(self) -> Any:
+        """The value of items never written."""
+        return self._meta.fill_value
+
+    @fill_value.setter
+    def fill_value(self, value: Any) -> None:
+        self._write_metadata(self._meta.replace(fill_value=normalize_fill_value(value, self.dtype)))
+
+    @property
+    def order(self) -> str:
+        """Memory layout of items within each chunk: 'C' or 'F'."""
+        return self._meta.order
+
+    @property
+    def synchronizer(self) -> Any:
+        """The synchronizer guarding concurrent writers, or None."""
+        return self._synchronizer
+
+    @property
+    def attrs(self) -> Attributes:
+        """User attributes (JSON), stored in ``.zattrs``."""
+        return self._attrs
+
+    @property
+    def ndim(self) -> int:
+        """Number of dimensions."""
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        """Number of items."""
+        return math.prod(self.shape)
+
+    @property
+    def itemsize(self) -> int:
+        """Bytes per item."""
+        return self.dtype.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the array would take uncompressed."""
+        return self.size * self.itemsize
+
+    @property
+    def nbytes_stored(self) -> int:
+        """Bytes stored for this array: metadata, attributes and chunks."""
+        n = getsize(self._store, self._path)
+        if self._chunk_store is not None:
+            n += getsize(self._chunk_store, self._path)
+        return n
+
+    @property
+    def cdata_shape(self) -> tuple[int, ...]:
+        """Number of chunks along each axis."""
+        shape = self.shape
+        return grid_shape(shape, self.chunks) if shape else (1,)
+
+    @property
+    def nchunks(self) -> int:
+        """Total number of chunks in the grid."""
+        return math.prod(self.cdata_shape)
+
+    @property
+    def nchunks_initialized(self) -> int:
+        """Number of chunks holding stored data."""
+        return sum(1 for _ in self._stored_chunk_keys())
+
+    initialized = nchunks_initialized
+
+    @property
+    def is_view(self) -> bool:
+        """Always False: zarrflow arrays are not views."""
+        return False
+
+    @property
+    def write_empty_chunks(self) -> bool:
+        """Whether chunks equal to the fill value are stored (True) or dropped (False)."""
+        return self._write_empty_chunks
+
+    @property
+    def oindex(self) -> OIndex:
+        """Orthogonal indexing: ``z.oindex[rows, cols]``."""
+        return OIndex(self)
+
+    @property
+    def vindex(self) -> VIndex:
+        """Vectorised (coordinate or mask) indexing: ``z.vindex[ix, iy]``."""
+        return VIndex(self)
+
+    @property
+    def blocks(self) -> BlockIndex:
+        """Indexing in units of chunks: ``z.blocks[0, 1:3]``."""
+        return BlockIndex(self)
+
+    @property
+    def info(self) -> InfoReporter:
+        """A report of the array's configuration and storage (zarr 2's layout)."""
+        return InfoReporter(self.info_items)
+
+    def info_items(self) -> list[tuple[str, str]]:
+        """The rows of :attr:`info`."""
+        items: list[tuple[str, str]] = []
+        if self.name is not None:
+            items.append(("Name", self.name))
+        items += [
+            ("Type", f"{type(self).__module__}.{type(self).__name__}"),
+            ("Data type", str(self.dtype)),
+            ("Shape", str(self.shape)),
+            ("Chunk shape", str(self.chunks)),
+            ("Order", self.order),
+            ("Read-only", str(self.read_only)),
+        ]
+        for i, f in enumerate(self.filters or ()):
+            items.append((f"Filter [{i}]", repr(f)))
+        items.append(("Compressor", repr(self.compressor)))
+        if self._synchronizer is not None:
+            items.append(("Synchronizer type", type_name(self._synchronizer)))
+        items.append(("Store type", _store_type_name(self._store)))
+        if self._chunk_store is not None:
+            items.append(("Chunk store type", _store_type_name(self._chunk_store)))
+        nbytes, stored = self.nbytes, self.nbytes_stored
+        items.append(("No. bytes", bytes_with_size(nbytes)))
+        if stored > 0:
+            items.append(("No. bytes stored", bytes_with_size(stored)))
+            items.append(("Storage ratio", f"{nbytes / stored:.1f}"))
+        items.append(("Chunks initialized", f"{self.nchunks_initialized}/{self.nchunks}"))
+        return items
+
+    # --- chunk keys ------------------------------------------------------------------
+
+    def _chunk_key(self, coords: tuple[int, ...]) -> str:
+        return self._key_prefix + chunk_key(coords, self._meta.separator)
+
+    def _stored_chunk_keys(self) -> Iterator[str]:
+        """Full keys of every stored chunk (with '/' separators, walks the nested levels)."""
+        store = self.chunk_store
+        sep = self._meta.separator
+        ndim = max(len(self._meta.shape), 1)
+        if sep == "." or ndim == 1:
+            pattern = chunk_key_pattern(ndim, sep)
+            for name in listdir(store, self._path):
+                if pattern.match(name):
+                    yield self._key_prefix + name
+            return
+
+        def walk(prefix: str, depth: int) -> Iterator[str]:
+            for name in listdir(store, prefix.rstrip("/")):
+                if name.isdigit():
+                    yield from ((prefix + name,) if depth == ndim - 1 else walk(prefix + name + "/", depth + 1))
+
+        yield from walk(self._key_prefix, 0)
+
+    # --- reading ---------------------------------------------------------------------
+
+    def __getitem__(self, selection: Any) -> Any:
+        """NumPy-style read: basic, orthogonal (``oindex``-style) or fancy selections."""
+        fields, pure = pop_fields(selection)
+        if is_pure_fancy_indexing(pure, self.ndim):
+            return self.vindex[selection]
+        if is_pure_orthogonal_indexing(pure, self.ndim):
+            return self.get_orthogonal_selection(pure, fields=fields)
+        return self.get_basic_selection(pure, fields=fields)
+
+    def get_basic_selection(self, selection: Any = Ellipsis, out: np.ndarray | None = None,
+                            fields: Any = None) -> Any:
+        """Read ints, slices (step >= 1) and Ellipsis, as NumPy does."""
+        self._refresh_metadata()
+        indexer = BasicIndexer(selection, self.shape, self.chunks)
+        result = chunk_io.read(self, indexer, out=out, fields=fields)
+        if self.ndim == 0 and out is None and _has_ellipsis(selection):
+            return np.asarray(result)
+        return result
+
+    def get_orthogonal_selection(self, selection: Any, out: np.ndarray | None = None,
+                                 fields: Any = None) -> Any:
+        """Read an independent selection per axis (ints, slices, int or bool arrays)."""
+        self._refresh_metadata()
+        return chunk_io.read(self, OrthogonalIndexer(selection, self.shape, self.chunks), out=out, fields=fields)
+
+    def get_coordinate_selection(self, selection: Any, out: np.ndarray | None = None,
+                                 fields: Any = None) -> Any:
+        """Read the points given by one integer array per axis."""
+        self._refresh_metadata()
+        return chunk_io.read(self, CoordinateIndexer(selection, self.shape, self.chunks), out=out, fields=fields)
+
+    def get_mask_selection(self, selection: Any, out: np.ndarray | None = None, fields: Any = None) -> Any:
+        """Read the items where a Boolean mask of the array's shape is True."""
+        self._refresh_metadata()
+        return chunk_io.read(self, MaskIndexer(selection, self.shape, self.chunks), out=out, fields=fields)
+
+    def get_block_selection(self, selection: Any, out: np.ndarray | None = None, fields: Any = None) -> Any:
+        """Read whole chunks, selected by chunk-grid indices."""
+        self._refresh_metadata()
+        return chunk_io.read(self, BlockIndexer(selection, self.shape, self.chunks), out=out, fields=fields)
+
+    # --- writing ---------------------------------------------------------------------
+
+    def __setitem__(self, selection: Any, value: Any) -> None:
+        """NumPy-style write. ``z[s] += 1`` is a read then a write: not atomic against
+        other writers even with a synchronizer."""
+        fields, pure = pop_fields(selection)
+        if is_pure_fancy_indexing(pure, self.ndim):
+            self.vindex[selection] = value
+        elif is_pure_orthogonal_indexing(pure, self.ndim):
+            self.set_orthogonal_selection(pure, value, fields=fields)
+        else:
+            self.set_basic_selection(pure, value, fields=fields)
+
+    def _check_writable(self) -> None:
+        if self._read_only:
+            raise ReadOnlyError(f"{self._describe()} is read-only; open it with mode 'r+' or 'a' to write")
+
+    def set_basic_selection(self, selection: Any, value: Any, fields: Any = None) -> None:
+        """Write ints, slices and Ellipsis; ``value`` broadcasts to the selection."""
+        self._check_writable()
+        self._refresh_metadata()
+        indexer = BasicIndexer(selection, self.shape, self.chunks)
+        if chunk_io.is_lazy_array(value) and fields is None:
+            chunk_io.write_from_lazy(self, selection, indexer, value)
+        else:
+            chunk_io.write(self, indexer, value, fields=fields)
+
+    def set_orthogonal_selection(self, selection: Any, value: Any, fields: Any = None) -> None:
+        """Write an independent selection per axis."""
+        self._check_writable()
+        self._refresh_metadata()
+        chunk_io.write(self, OrthogonalIndexer(selection, self.shape, self.chunks), value, fields=fields)
+
+    def set_coordinate_selection(self, selection: Any, value: Any, fields: Any = None) -> None:
+        """Write the points given by one integer array per axis."""
+        self._check_writable()
+        self._refresh_metadata()
+        chunk_io.write(self, CoordinateIndexer(selection, self.shape, self.chunks), value, fields=fields)
+
+    def set_mask_selection(self, selection: Any, value: Any, fields: Any = None) -> None:
+        """Write the items where a Boolean mask is True."""
+        self._check_writable()
+        self._refresh_metadata()
+        chunk_io.write(self, MaskIndexer(selection, self.shape, self.chunks), value, fields=fields)
+
+    def set_block_selection(self, selection: Any, value: Any, fields: Any = None) -> None:
+        """Write whole chunks, selected by chunk-grid indices."""
+        self._check_writable()
+        self._refresh_metadata()
+        chunk_io.write(self, BlockIndexer(selection, self.shape, self.chunks), value, fields=fields)
+
+    # --- shape changes ---------------------------------------------------------------
+
+    def resize(self, *args: Any) -> None:
+        """Change the shape; chunks wholly outside the new shape are deleted.
+
+        Data inside the kept region is not moved. Chunks are deleted before the new
+        metadata is written, so an interrupted shrink never exposes stale chunks.
+        """
+        self._check_writable()
+        self._refresh_metadata()
+        new_shape = _normalize_resize_args(self.shape, *args)
+        new_grid = grid_shape(new_shape, self.chunks)
+        sep = self._meta.separator
+        doomed = []
+        for key in self._stored_chunk_keys():
+            coords = tuple(int(p) for p in key[len(self._key_prefix):].split(sep))
+            if any(i >= n for i, n in zip(coords, new_grid)):
+                doomed.append(key)
+        if doomed:
+            self.chunk_store.delitems(doomed)
+        self._write_metadata(self._meta.replace(shape=new_shape))
+
+    def append(self, data: Any, axis: int = 0) -> tuple[int, ...]:
+        """Append ``data`` along ``axis``; returns the new shape.
+
+        ``data`` is converted to the array's dtype before anything changes; if the
+        write fails the array is resized back, leaving it as it was.
+        """
+        self._check_writable()
+        self._refresh_metadata()
+        data = chunk_io.coerce_value(data, self.dtype)
+        shape = self.shape
+        if data.ndim != len(shape):
+            raise ValueError(f"cannot append data of shape {data.shape} to an array of shape {shape}")
+        axis = _normalize_axis(axis, len(shape))
+        kept = tuple(s for i, s in enumerate(shape) if i != axis)
+        if kept != tuple(s for i, s in enumerate(data.shape) if i != axis):
+            raise ValueError(
+                f"shape of data to append {data.shape} is not compatible with the array {shape}; "
+                f"all dimensions must match except axis {axis}"
+            )
+        new_shape = tuple(s + data.shape[axis] if i == axis else s for i, s in enumerate(shape))
+        self.resize(new_shape)
+        region = tuple(slice(shape[i], new_shape[i]) if i == axis else slice(None) for i in range(len(shape)))
+        try:
+            self[region] = data
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self.resize(shape)
+            raise
+        return new_shape
+
+    # --- Python protocol -------------------------------------------------------------
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        a = self[...]
+        a = np.asarray(a)
+        return a.astype(dtype) if dtype is not None else a
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of unsized object")
+        return self.shape[0]
+
+    def __iter__(self) -> Iterator[Any]:
+        """Iterate over the first axis, loading one row of chunks at a time."""
+        if not self.shape:
+            raise TypeError("iteration over a 0-d array")
+        step = self.chunks[0]
+        for start in range(0, self.shape[0], step):
+            block = self[start:start + step]
+            yield from block
+
+    def islice(self, start: int | None = None, end: int | None = None) -> Iterator[Any]:
+        """Iterate over rows ``start:end`` of the first axis, a chunk row at a time."""
+        if not self.shape:
+            raise TypeError("iteration over a 0-d array")
+        start, end, _ = slice(start, end).indices(self.shape[0])
+        step = self.chunks[0]
+        pos = start
+        while pos < end:
+            stop = min(end, (pos // step + 1) * step)
+            yield from self[pos:stop]
+            pos = stop
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Array)
+            and self.store == other.store
+            and self.read_only == other.read_only
+            and self.path == other.path
+        )
+
+    def __hash__(self) -> int:
+        return hash((type(self._store).__name__, self._path, self._read_only))
+
+    def __repr__(self) -> str:
+        r = f"<{type(self).__module__}.{type(self).__name__}"
+        if self.name:
+            r += f" {self.name!r}"
+        r += f" {self.shape} {self.dtype}"
+        if self._read_only:
+            r += " read-only"
+        return r + ">"
+
+    def __reduce__(self):
+        return (
+            _rebuild_array,
+            (self._store, self._path, self._read_only, self._chunk_store, self._synchronizer,
+             self._cache_metadata, self._attrs.cache, self._write_empty_chunks, self._allow_pickle),
+        )
+
+    def _repr_html_(self) -> str:
+        return self.info._repr_html_()
+
+    def __enter__(self) -> Array:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        close = getattr(self._store, "close", None)
+        if close is not None:
+            close()
+
+
+Array.__module__ = "zarrflow"
+
+
+def _rebuild_array(store, path, read_only, chunk_store, synchronizer, cache_metadata, cache_attrs,
+                   write_empty_chunks, allow_pickle):
+    return Array(store, path=path, read_only=read_only, chunk_store=chunk_store, synchronizer=synchronizer,
+                 cache_metadata=cache_metadata, cache_attrs=cache_attrs,
+                 write_empty_chunks=write_empty_chunks, allow_pickle=allow_pickle)
+
+
+def _store_type_name(store: Store) -> str:
+    if isinstance(store, KVStore):
+        return type_name(store.mapping)
+    return type_name(store)
+
+
+def _has_ellipsis(selection: Any) -> bool:
+    items = selection if isinstance(selection, tuple) else (selection,)
+    return any(item is Ellipsis for item in items)
+
+
+def _normalize_axis(axis: int, ndim: int) -> int:
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"axis {axis} is out of bounds for an array of dimension {ndim}")
+    return axis % ndim
+
+
+def _normalize_resize_args(old_shape: tuple[int, ...], *args: Any) -> tuple[int, ...]:
+    if len(args) == 1:
+        arg = args[0]
+        new = (arg,) if not isinstance(arg, (tuple, list)) else tuple(arg)
+    else:
+        new = tuple(args)
+    if len(new) != len(old_shape):
+        raise ValueError(f"new shape {new} must have {len(old_shape)} dimensions like {old_shape}")
+    new = tuple(o if n is None else n for o, n in zip(old_shape, new))
+    return normalize_shape(new)
+
+
+class OIndex:
+    """``array.oindex[...]``: orthogonal selection."""
+
+    def __init__(self, array: Array):
+        self.array = array
+
+    def __getitem__(self, selection: Any) -> Any:
+        fields, selection = pop_fields(selection)
+        return self.array.get_orthogonal_selection(selection, fields=fields)
+
+    def __setitem__(self, selection: Any, value: Any) -> None:
+        fields, selection = pop_fields(selection)
+        self.array.set_orthogonal_selection(selection, value, fields=fields)
+
+
+class VIndex:
+    """``array.vindex[...]``: coordinate selection, or mask selection with one Boolean array."""
+
+    def __init__(self, array: Array):
+        self.array = array
+
+    def _kind(self, selection: Any) -> str:
+        items = selection if isinstance(selection, tuple) else (selection,)
+        if len(items) == 1:
+            arr = np.asanyarray(items[0]) if not isinstance(items[0], slice) else None
+            if arr is not None and arr.dtype == bool:
+                return "mask"
+        for item in items:
+            if isinstance(item, (slice, type(Ellipsis))) or item is None:
+                raise VindexInvalidSelectionError(selection)
+            arr = np.asanyarray(item)
+            if arr.dtype.kind not in "iu":
+                raise VindexInvalidSelectionError(selection)
+        return "coordinate"
+
+    def __getitem__(self, selection: Any) -> Any:
+        fields, selection = pop_fields(selection)
+        if self._kind(selection) == "mask":
+            mask = selection[0] if isinstance(selection, tuple) else selection
+            return self.array.get_mask_selection(mask, fields=fields)
+        return self.array.get_coordinate_selection(selection, fields=fields)
+
+    def __setitem__(self, selection: Any, value: Any) -> None:
+        fields, selection = pop_fields(selection)
+        if self._kind(selection) == "mask":
+            mask = selection[0] if isinstance(selection, tuple) else selection
+            self.array.set_mask_selection(mask, value, fields=fields)
+        else:
+            self.array.set_coordinate_selection(selection, value, fields=fields)
+
+
+class BlockIndex:
+    """``array.blocks[...]``: block (chunk-unit) selection."""
+
+    def __init__(self, array: Array):
+        self.array = array
+
+    def __getitem__(self, selection: Any) -> Any:
+        fields, selection = pop_fields(selection)
+        return self.array.get_block_selection(selection, fields=fields)
+
+    def __setitem__(self, selection: Any, value: Any) -> None:
+        fields, selection = pop_fields(selection)
+        self.array.set_block_selection(selection, value, fields=fields)

@@ -1,0 +1,118 @@
+"""User attributes of an array or group, stored as JSON in ``.zattrs``."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping, MutableMapping
+from typing import Any
+
+from zarrflow.core.metadata import encode_attributes, parse_attributes
+from zarrflow.errors import ReadOnlyError
+
+
+class Attributes(MutableMapping[str, Any]):
+    """Dict-like access to the JSON attributes stored under ``key``.
+
+    Values must be JSON-serialisable; a bad value raises ``TypeError`` before anything
+    is written. Every update re-reads the stored document under the synchronizer's
+    lock for ``key`` and writes the whole document back, so concurrent writers of
+    different attributes do not drop each other's keys.
+    """
+
+    def __init__(self, store: MutableMapping, key: str = ".zattrs", read_only: bool = False,
+                 cache: bool = True, synchronizer: Any = None, cached: dict | None = None):
+        self.store = store
+        self.key = key
+        self.read_only = read_only
+        self.cache = cache
+        self.synchronizer = synchronizer
+        self._cached: dict | None = cached if cache else None
+
+    # --- reading ---------------------------------------------------------------------
+
+    def _load(self) -> dict:
+        try:
+            data = self.store[self.key]
+        except KeyError:
+            return {}
+        return parse_attributes(data, key=self.key)
+
+    def asdict(self) -> dict:
+        """A copy of all attributes as a plain dict."""
+        if self.cache and self._cached is not None:
+            return dict(self._cached)
+        d = self._load()
+        if self.cache:
+            self._cached = d
+        return dict(d)
+
+    def refresh(self) -> None:
+        """Drop the cached copy and re-read the attributes from the store."""
+        if self.cache:
+            self._cached = self._load()
+
+    def __getitem__(self, item: str) -> Any:
+        return self.asdict()[item]
+
+    def __contains__(self, item: object) -> bool:
+        return item in self.asdict()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.asdict())
+
+    def __len__(self) -> int:
+        return len(self.asdict())
+
+    def keys(self):  # type: ignore[override]
+        """The attribute names."""
+        return self.asdict().keys()
+
+    # --- writing ---------------------------------------------------------------------
+
+    def _lock(self):
+        if self.synchronizer is None:
+            return contextlib.nullcontext()
+        return self.synchronizer[self.key]
+
+    def _write(self, mutate) -> None:
+        if self.read_only:
+            raise ReadOnlyError(f"attributes at {self.key!r} are read-only")
+        with self._lock():
+            d = self._load()
+            mutate(d)
+            data = encode_attributes(d)  # raises TypeError before any write
+            self.store[self.key] = data
+            if self.cache:
+                self._cached = d
+
+    def __setitem__(self, item: str, value: Any) -> None:
+        encode_attributes({item: value})  # fail fast, naming the key
+        self._write(lambda d: d.__setitem__(item, value))
+
+    def __delitem__(self, item: str) -> None:
+        if item not in self.asdict():
+            raise KeyError(item)
+        self._write(lambda d: d.__delitem__(item))
+
+    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        """Update several attributes in one write."""
+        new = dict(*args, **kwargs)
+        encode_attributes(new)
+        self._write(lambda d: d.update(new))
+
+    def put(self, d: Mapping[str, Any]) -> None:
+        """Replace all attributes with ``d`` in one write."""
+        new = dict(d)
+        encode_attributes(new)
+
+        def replace(cur: dict) -> None:
+            cur.clear()
+            cur.update(new)
+
+        self._write(replace)
+
+    def __repr__(self) -> str:
+        return f"<Attributes {self.key!r} {self.asdict()!r}>"
+
+    def _repr_pretty_(self, p, cycle):  # IPython
+        p.text(repr(self.asdict()))

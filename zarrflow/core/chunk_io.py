@@ -1,0 +1,370 @@
+"""Moving data between a selection and the chunks it touches.
+
+A read projects the selection onto chunks, fetches the chunks (per chunk inside the
+thread pool for local stores, one batched ``getitems`` per round for remote ones),
+decodes each one in the pool and copies its part into the output — or decodes
+straight into the output when a whole chunk lands on a contiguous region of it.
+
+A write converts and checks the value first (so bad input changes nothing), then
+encodes every wholly covered chunk without reading it, and read-modify-writes the
+partially covered ones under the synchronizer's lock for that chunk. A scalar
+written over many whole chunks is encoded once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from zarrflow.core.indexing import BasicIndexer, ChunkProjection, check_fields, check_no_multi_fields
+from zarrflow.core.pool import run_all
+
+if TYPE_CHECKING:
+    from zarrflow.core.array import Array
+
+#: Keys fetched per batched round trip from stores that batch (remote stores).
+FETCH_BATCH = 1024
+
+#: Memory budget of one slab when copying from a lazily read source.
+LAZY_SLAB_BYTES = 256 * 2**20
+
+_DELETE = object()  # marker: the chunk equals the fill value and is not stored
+
+
+# --- value preparation -------------------------------------------------------------------
+
+
+def is_scalar(value: Any, dtype: np.dtype) -> bool:
+    """True when ``value`` is one item of ``dtype`` (zarr 2's rule, incl. object items)."""
+    if np.isscalar(value):
+        return True
+    if hasattr(value, "shape") and value.shape == ():
+        return True
+    if isinstance(value, tuple) and dtype.names and len(value) == len(dtype.names):
+        return True
+    return dtype.kind == "O" and not isinstance(value, np.ndarray)
+
+
+def coerce_value(value: Any, dtype: np.dtype) -> np.ndarray:
+    """``value`` as an ndarray of ``dtype``; a conversion failure names both dtypes."""
+    try:
+        if dtype.kind == "O" and not isinstance(value, np.ndarray):
+            arr = np.empty(len(value), dtype=object)
+            arr[:] = list(value)
+            return arr
+        return np.asarray(value, dtype=dtype)
+    except (ValueError, TypeError, OverflowError) as exc:
+        src = getattr(value, "dtype", type(value).__name__)
+        raise ValueError(f"cannot store values of type {src} in an array of dtype {dtype}: {exc}") from exc
+
+
+def coerce_scalar(value: Any, dtype: np.dtype) -> np.ndarray:
+    """One item as a 0-d array of ``dtype``."""
+    if dtype.kind == "O":
+        arr = np.empty((), dtype=object)
+        arr[()] = value
+        return arr
+    try:
+        return np.asarray(value, dtype=dtype)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise ValueError(f"cannot store {value!r} in an array of dtype {dtype}: {exc}") from exc
+
+
+def is_lazy_array(value: Any) -> bool:
+    """True for array-likes read on demand (zarrflow/zarr arrays, h5py datasets, dask)."""
+    return (
+        not isinstance(value, np.ndarray)
+        and hasattr(value, "shape")
+        and hasattr(value, "dtype")
+        and hasattr(value, "__getitem__")
+        and hasattr(value, "chunks")
+    )
+
+
+# --- helpers over the array's state ---------------------------------------------------------
+
+
+def _fill_value(array: Array, fields: Any) -> Any:
+    fv = array._meta.fill_value
+    if fv is None:
+        return None
+    if fields:
+        return np.asarray(fv, dtype=array._meta.dtype)[fields]
+    return fv
+
+
+def _new_chunk(array: Array) -> np.ndarray:
+    meta = array._meta
+    if meta.fill_value is None:
+        if meta.dtype.kind == "O":
+            return np.empty(meta.chunks, dtype=meta.dtype, order=meta.order)
+        return np.zeros(meta.chunks, dtype=meta.dtype, order=meta.order)
+    return np.full(meta.chunks, meta.fill_value, dtype=meta.dtype, order=meta.order)
+
+
+def _is_fill(chunk: np.ndarray, fill: Any) -> bool:
+    if fill is None:
+        return False
+    try:
+        if chunk.dtype.kind in "fc" and np.isnan(fill):
+            return bool(np.all(np.isnan(chunk)))
+        return bool(np.all(chunk == fill))
+    except (TypeError, ValueError):
+        return False
+
+
+def _is_edge(p: ChunkProjection, shape: tuple[int, ...], chunks: tuple[int, ...]) -> bool:
+    return any((i + 1) * c > s for i, c, s in zip(p.chunk_coords, chunks, shape))
+
+
+def _lock(array: Array, key: str):
+    sync = array._synchronizer
+    return contextlib.nullcontext() if sync is None else sync[key]
+
+
+def _direct_destination(out: np.ndarray, sel: Any, chunks: tuple[int, ...], order: str) -> np.ndarray | None:
+    """The view of ``out`` a whole chunk can be decoded into, or None."""
+    if not isinstance(sel, tuple) or not all(isinstance(s, slice) for s in sel):
+        return None
+    dest = out[sel]
+    if dest.shape != chunks:
+        return None
+    contiguous = dest.flags.c_contiguous if order == "C" else dest.flags.f_contiguous
+    return dest if contiguous else None
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def read(array: Array, indexer: Any, out: np.ndarray | None = None, fields: Any = None) -> Any:
+    """Read the selection described by ``indexer``; returns an ndarray or a scalar."""
+    meta = array._meta
+    out_dtype = check_fields(fields, meta.dtype)
+    if out is None:
+        out = np.empty(indexer.shape, dtype=out_dtype, order=meta.order)
+    elif tuple(out.shape) != tuple(indexer.shape):
+        raise ValueError(f"out has shape {out.shape}, the selection has shape {indexer.shape}")
+    projections = list(indexer)
+    if projections:
+        _read_projections(array, projections, out, tuple(indexer.drop_axes), fields)
+    if tuple(indexer.sel_shape) != tuple(indexer.shape):
+        out = out.reshape(indexer.sel_shape)
+    return out if out.shape else out[()]
+
+
+def _read_projections(array: Array, projections: Sequence[ChunkProjection], out: np.ndarray,
+                      drop_axes: tuple[int, ...], fields: Any) -> None:
+    meta = array._meta
+    codec = array._codec
+    store = array.chunk_store
+    keys = [array._chunk_key(p.chunk_coords) for p in projections]
+    fill = _fill_value(array, fields)
+    missing_fill = fill if fill is not None else (None if out.dtype.kind == "O" else 0)
+    direct_ok = codec.can_decode_into and not fields and not drop_axes and out.dtype == meta.dtype
+
+    def process(i: int, cdata: Any) -> None:
+        p = projections[i]
+        if cdata is None:
+            out[p.out_selection] = missing_fill
+            return
+        if direct_ok and p.is_complete:
+            dest = _direct_destination(out, p.out_selection, meta.chunks, meta.order)
+            if dest is not None:
+                codec.decode_into(cdata, dest, keys[i])
+                return
+        chunk = codec.decode(cdata, keys[i])
+        if fields:
+            chunk = chunk[fields]
+        part = chunk[p.chunk_selection]
+        if drop_axes:
+            part = part.squeeze(axis=drop_axes)
+        out[p.out_selection] = part
+
+    if getattr(store, "supports_concurrent_getitems", False):
+        for start in range(0, len(keys), FETCH_BATCH):
+            batch = range(start, min(start + FETCH_BATCH, len(keys)))
+            found = store.getitems([keys[i] for i in batch])
+            run_all(lambda i: process(i, found.get(keys[i])), batch)
+        return
+
+    def fetch_and_process(i: int) -> None:
+        try:
+            cdata = store[keys[i]]
+        except KeyError:
+            cdata = None
+        process(i, cdata)
+
+    run_all(fetch_and_process, range(len(keys)))
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def write(array: Array, indexer: Any, value: Any, fields: Any = None) -> None:
+    """Write ``value`` into the selection described by ``indexer``."""
+    meta = array._meta
+    check_no_multi_fields(fields)
+    target_dtype = check_fields(fields, meta.dtype)
+    sel_shape, shape = tuple(indexer.sel_shape), tuple(indexer.shape)
+    scalar = is_scalar(value, target_dtype)
+    if scalar:
+        value = coerce_scalar(value, target_dtype)
+    else:
+        value = coerce_value(value, target_dtype)
+        if value.shape != sel_shape:
+            try:
+                value = np.broadcast_to(value, sel_shape)
+            except ValueError:
+                raise ValueError(
+                    f"cannot write a value of shape {value.shape} into a selection of shape {sel_shape}"
+                ) from None
+        if sel_shape != shape:
+            value = value.reshape(shape)
+    projections = list(indexer)
+    if not projections:
+        return
+    _write_projections(array, projections, value, scalar, tuple(indexer.drop_axes), fields)
+
+
+def _write_projections(array: Array, projections: Sequence[ChunkProjection], value: np.ndarray,
+                       scalar: bool, drop_axes: tuple[int, ...], fields: Any) -> None:
+    meta = array._meta
+    codec = array._codec
+    store = array.chunk_store
+    keys = [array._chunk_key(p.chunk_coords) for p in projections]
+    fill = meta.fill_value
+    skip_empty = not array._write_empty_chunks
+    batched = getattr(store, "supports_concurrent_getitems", False)
+    expand = tuple(np.newaxis if a in drop_axes else slice(None) for a in range(len(meta.shape))) if drop_axes else None
+
+    def finish(key: str, chunk: np.ndarray) -> Any:
+        if skip_empty and _is_fill(chunk, fill):
+            return _DELETE
+        return codec.encode(chunk, key)
+
+    constant = None
+    if scalar and fields is None and any(p.is_complete and not _is_edge(p, meta.shape, meta.chunks) for p in projections):
+        full = np.full(meta.chunks, value, dtype=meta.dtype, order=meta.order)
+        constant = finish("<constant>", full)
+
+    def chunk_value(p: ChunkProjection) -> np.ndarray:
+        if scalar:
+            return value
+        v = value[p.out_selection]
+        return v[expand] if expand is not None else v
+
+    def encode_one(i: int) -> Any:
+        p, key = projections[i], keys[i]
+        if p.is_complete and fields is None:
+            if not _is_edge(p, meta.shape, meta.chunks):
+                if constant is not None:
+                    return constant
+                v = chunk_value(p)
+                if v.shape == meta.chunks:
+                    return finish(key, v)
+            chunk = _new_chunk(array)
+            chunk[p.chunk_selection] = chunk_value(p)
+            return finish(key, chunk)
+        return None  # partial chunk: handled under the lock
+
+    def update_partial(i: int) -> Any:
+        p, key = projections[i], keys[i]
+        try:
+            cdata = store[key]
+        except KeyError:
+            chunk = _new_chunk(array)
+        else:
+            chunk = codec.decode(cdata, key)
+            if not chunk.flags.writeable:
+                chunk = chunk.copy(order=meta.order)
+        target = chunk[fields] if fields else chunk
+        target[p.chunk_selection] = chunk_value(p)
+        return finish(key, chunk)
+
+    def put(key: str, cdata: Any) -> None:
+        if cdata is _DELETE:
+            with contextlib.suppress(KeyError):
+                del store[key]
+        else:
+            store[key] = cdata
+
+    def write_one(i: int) -> None:
+        key = keys[i]
+        cdata = encode_one(i)
+        if cdata is not None:
+            put(key, cdata)
+            return
+        with _lock(array, key):
+            put(key, update_partial(i))
+
+    if not batched:
+        run_all(write_one, range(len(keys)))
+        return
+    # Remote stores: encode whole chunks in the pool, then one batched round trip.
+    encoded = run_all(encode_one, range(len(keys)))
+    to_set = {keys[i]: c for i, c in enumerate(encoded) if c is not None and c is not _DELETE}
+    to_delete = [keys[i] for i, c in enumerate(encoded) if c is _DELETE]
+    if to_set:
+        store.setitems(to_set)
+    if to_delete:
+        store.delitems(to_delete)
+    partial = [i for i, c in enumerate(encoded) if c is None]
+
+    def update_locked(i: int) -> None:
+        with _lock(array, keys[i]):
+            put(keys[i], update_partial(i))
+
+    run_all(update_locked, partial)
+
+
+# --- copying from lazily read sources ------------------------------------------------------------
+
+
+def write_from_lazy(array: Array, selection: Any, indexer: Any, source: Any) -> None:
+    """``array[selection] = source`` for an on-demand source (another array, an h5py
+    dataset), one row of target chunks at a time so memory stays bounded."""
+    region = _plain_region(selection, array._meta.shape)
+    sel_shape = tuple(indexer.sel_shape)
+    if region is None or tuple(source.shape) != sel_shape or not sel_shape:
+        write(array, indexer, np.asarray(source[...]))
+        return
+    meta = array._meta
+    chunk0 = meta.chunks[0]
+    row_bytes = chunk0 * max(1, int(np.prod([r.stop - r.start for r in region[1:]]))) * meta.dtype.itemsize
+    rows_per_slab = max(1, LAZY_SLAB_BYTES // max(row_bytes, 1))
+    start0, stop0 = region[0].start, region[0].stop
+    a = start0
+    while a < stop0:
+        b = min(stop0, (a // chunk0 + rows_per_slab) * chunk0)
+        src = np.asarray(source[a - start0:b - start0])
+        target = (slice(a, b), *region[1:])
+        write(array, BasicIndexer(target, meta.shape, meta.chunks), src)
+        a = b
+
+
+def _plain_region(selection: Any, shape: tuple[int, ...]) -> tuple[slice, ...] | None:
+    """Normalise a selection of step-1 slices (and Ellipsis) to concrete slices, else None."""
+    items = selection if isinstance(selection, tuple) else (selection,)
+    if sum(1 for it in items if it is Ellipsis) > 1:
+        return None
+    if any(it is Ellipsis for it in items):
+        idx = next(i for i, it in enumerate(items) if it is Ellipsis)
+        items = items[:idx] + (slice(None),) * (len(shape) - len(items) + 1) + items[idx + 1:]
+    items = items + (slice(None),) * (len(shape) - len(items))
+    if len(items) != len(shape) or not shape:
+        return None
+    out = []
+    for it, n in zip(items, shape):
+        if not isinstance(it, slice):
+            return None
+        start, stop, step = it.indices(n)
+        if step != 1:
+            return None
+        out.append(slice(start, max(start, stop)))
+    return tuple(out)
+
+
+__all__ = ["read", "write", "write_from_lazy", "coerce_value", "coerce_scalar", "is_scalar", "is_lazy_array"]
