@@ -1,0 +1,88 @@
+"""Stores: where chunk bytes and metadata documents live.
+
+``default_compressor`` is read at array-creation time, so assigning it (as the
+zarr tutorial shows) changes the compressor of arrays created afterwards.
+"""
+
+from numcodecs import Blosc
+
+#: Compressor used when an array is created without ``compressor=``.
+default_compressor = Blosc(cname="lz4", clevel=5, shuffle=Blosc.SHUFFLE)
+
+# Re-exports and free functions follow the compressor so that its definition above
+# stays the first thing this module does.
+from collections.abc import MutableMapping  # noqa: E402
+
+from zarrflow.storage.base import Store, ensure_bytes  # noqa: E402
+from zarrflow.storage.directory import DirectoryStore, NestedDirectoryStore  # noqa: E402
+from zarrflow.storage.kvstore import KVStore  # noqa: E402
+from zarrflow.storage.memory import MemoryStore  # noqa: E402
+from zarrflow.storage.normalize import normalize_store_arg, store_from_path  # noqa: E402
+from zarrflow.storage.paths import (  # noqa: E402
+    join_path,
+    normalize_key,
+    normalize_storage_path,
+    prefix_for,
+)
+
+__all__ = [
+    "DirectoryStore",
+    "KVStore",
+    "MemoryStore",
+    "NestedDirectoryStore",
+    "Store",
+    "contains_array",
+    "contains_group",
+    "default_compressor",
+    "ensure_bytes",
+    "getsize",
+    "join_path",
+    "listdir",
+    "normalize_key",
+    "normalize_storage_path",
+    "normalize_store_arg",
+    "prefix_for",
+    "rename",
+    "rmdir",
+    "store_from_path",
+]
+
+#: Key of an array's metadata document, relative to the array's path.
+array_meta_key = ".zarray"
+#: Key of a group's metadata document, relative to the group's path.
+group_meta_key = ".zgroup"
+
+
+def _as_store(store: Store | MutableMapping) -> Store:
+    """``store`` itself, or a KVStore over a plain mapping."""
+    return store if isinstance(store, Store) else KVStore(store)
+
+
+def listdir(store: Store | MutableMapping, path: str = "") -> list[str]:
+    """Sorted names of the direct children of ``path`` in ``store``."""
+    return _as_store(store).listdir(path)
+
+
+def rmdir(store: Store | MutableMapping, path: str = "") -> None:
+    """Remove every key under ``path``; ``''`` clears the store."""
+    _as_store(store).rmdir(path)
+
+
+def getsize(store: Store | MutableMapping, path: str = "") -> int:
+    """Bytes at key ``path``, else of every value under it (recursively), else 0."""
+    return _as_store(store).getsize(path)
+
+
+def rename(store: Store | MutableMapping, src_path: str, dst_path: str) -> None:
+    """Move key ``src_path`` and everything under it to ``dst_path``."""
+    _as_store(store).rename(src_path, dst_path)
+
+
+def contains_array(store: Store | MutableMapping, path: str = "") -> bool:
+    """True when ``path`` holds an array (has ``<path>/.zarray``)."""
+    return prefix_for(path) + array_meta_key in store
+
+
+def contains_group(store: Store | MutableMapping, path: str = "") -> bool:
+    """True when ``path`` holds a group (has ``<path>/.zgroup``)."""
+    return prefix_for(path) + group_meta_key in store

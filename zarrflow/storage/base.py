@@ -1,0 +1,270 @@
+"""The one small base class every store derives from.
+
+A store is a ``MutableMapping[str, bytes]`` plus a few hierarchy operations
+(``listdir``, ``rmdir``, ``getsize``, ``rename``), batched ``getitems`` /
+``setitems`` / ``delitems``, and capability flags the engine reads instead of
+checking classes. Every default here works from the mapping methods alone, so a
+new store only needs ``__getitem__``, ``__setitem__``, ``__delitem__``,
+``__iter__`` and ``__len__``; it overrides the rest where it can do better.
+
+Keys are checked with :func:`~zarrflow.storage.paths.normalize_key`; values may be
+any bytes-like object and always come back as ``bytes``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+
+from zarrflow.errors import InvalidKeyError, ReadOnlyError
+from zarrflow.storage.paths import normalize_key, normalize_storage_path, prefix_for
+
+__all__ = ["Store", "byte_view", "ensure_bytes"]
+
+_DIMENSION_SEPARATORS = (None, ".", "/")
+
+
+def byte_view(value: Any) -> bytes | memoryview:
+    """A flat, C-contiguous byte view of ``value`` for writing, copying only if needed.
+
+    Accepts ``bytes`` (returned as is), ``bytearray``, ``memoryview`` and any other
+    buffer-protocol object, numpy arrays included (non-contiguous ones are copied,
+    datetime ones viewed as bytes). Strings, object arrays and non-buffers raise
+    TypeError naming the type: a store holds bytes, never Python objects.
+    """
+    if type(value) is bytes:
+        return value
+    if isinstance(value, str):
+        raise TypeError(f"store values must be bytes-like, got str {value[:40]!r}")
+    if isinstance(value, np.ndarray):
+        if value.dtype.hasobject:
+            raise TypeError(f"store values must be bytes-like, got a numpy array of dtype {value.dtype}")
+        return memoryview(np.ascontiguousarray(value).reshape(-1).view(np.uint8))
+    try:
+        view = memoryview(value)
+    except TypeError:
+        raise TypeError(f"store values must be bytes-like, got {type(value).__name__}") from None
+    if view.format == "O":
+        raise TypeError(f"store values must be bytes-like, got a buffer of Python objects ({type(value).__name__})")
+    if view.ndim == 1 and view.format in ("B", "b", "c") and view.c_contiguous:
+        return view
+    if view.c_contiguous:
+        try:
+            return view.cast("B")
+        except TypeError:  # formats cast() refuses (structs): copy instead
+            pass
+    return memoryview(view.tobytes())
+
+
+def ensure_bytes(value: Any) -> bytes:
+    """``value`` as ``bytes``: returned unchanged when it already is, else copied once.
+
+    See :func:`byte_view` for what is accepted.
+    """
+    if type(value) is bytes:
+        return value
+    return bytes(byte_view(value))
+
+
+def check_dimension_separator(separator: str | None) -> str | None:
+    """Return ``separator`` if it is a valid Zarr v2 dimension separator, else raise ValueError."""
+    if separator not in _DIMENSION_SEPARATORS:
+        raise ValueError(f"dimension_separator must be None, '.' or '/', got {separator!r}")
+    return separator
+
+
+class Store(MutableMapping[str, bytes]):
+    """Base of every store: a mapping of str keys to bytes, plus hierarchy operations.
+
+    Subclasses implement the five mapping methods; every other method has a
+    working default built on them. Capability flags are class attributes the
+    engine reads (e.g. Array pickling keys off ``is_persistent``).
+    """
+
+    #: Values can be read.
+    is_readable: bool = True
+    #: Values can be written (a store class that never writes sets False).
+    is_writeable: bool = True
+    #: Keys can be listed (``__iter__``, ``listdir``).
+    is_listable: bool = True
+    #: Keys can be deleted.
+    is_erasable: bool = True
+    #: Data outlives the process; such stores pickle only their parameters.
+    is_persistent: bool = False
+    #: ``getitems`` is worth batching (remote stores); local stores let the
+    #: Array read chunk by chunk inside its own thread pool.
+    supports_concurrent_getitems: bool = False
+    #: ``rename`` is native and cheap; otherwise it works by copy and delete.
+    supports_rename: bool = False
+    #: Default chunk-key separator for arrays created on this store (None: '.').
+    dimension_separator: str | None = None
+
+    _read_only: bool = False
+
+    # --- mode and key checks ----------------------------------------------------------
+
+    @property
+    def read_only(self) -> bool:
+        """True when writes, deletes and renames raise :class:`ReadOnlyError`."""
+        return self._read_only or not self.is_writeable
+
+    def _normalize_key(self, key: str) -> str:
+        """Check and normalise one key; stores that transform keys override this."""
+        return normalize_key(key)
+
+    def _normalize_path(self, path: str | bytes | None) -> str:
+        """Check and normalise a hierarchy path ('' is the root)."""
+        return normalize_storage_path(path)
+
+    def _check_writeable(self, key: str) -> None:
+        """Raise ReadOnlyError naming this store and ``key`` if the store is read-only."""
+        if self.read_only:
+            raise ReadOnlyError(f"{self!r} is read-only: cannot modify {key!r}")
+
+    def _rename_paths(self, src_path: str, dst_path: str) -> tuple[str, str]:
+        """Normalise rename arguments; both must be non-root and must not contain each other."""
+        src = self._normalize_path(src_path)
+        dst = self._normalize_path(dst_path)
+        if not src or not dst:
+            raise InvalidKeyError(f"cannot rename the store root ({src_path!r} -> {dst_path!r})")
+        if src == dst or dst.startswith(src + "/") or src.startswith(dst + "/"):
+            raise InvalidKeyError(f"cannot rename {src!r} to {dst!r}: one contains the other")
+        self._check_writeable(src)
+        return src, dst
+
+    # --- mapping ------------------------------------------------------------------------
+
+    def __contains__(self, key: object) -> bool:
+        """True when ``key`` holds a value; keys that cannot exist give False."""
+        try:
+            self[key]  # type: ignore[index]
+        except (KeyError, InvalidKeyError, TypeError):
+            return False
+        return True
+
+    def __eq__(self, other: object) -> bool:
+        """Stores are equal when they are the same object; subclasses compare their
+        location and parameters (never a full read of both stores)."""
+        if not isinstance(other, Store):
+            return NotImplemented
+        return self is other
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        """``ClassName()``; subclasses add their location."""
+        return f"{type(self).__name__}()"
+
+    def keys_under(self, path: str = "") -> list[str]:
+        """Every key under ``path`` (recursively), in sorted order; ``''`` lists all.
+
+        Useful for counting or copying an array's chunks without listing the
+        whole store. A key equal to ``path`` itself is not included.
+        """
+        prefix = prefix_for(self._normalize_path(path))
+        return sorted(k for k in self if k.startswith(prefix))
+
+    # --- batches ------------------------------------------------------------------------
+
+    def getitems(self, keys: Sequence[str]) -> dict[str, bytes]:
+        """Values for ``keys`` as a dict keyed as given; missing keys are left out."""
+        out: dict[str, bytes] = {}
+        for key in keys:
+            try:
+                out[key] = self[key]
+            except KeyError:
+                pass
+        return out
+
+    def setitems(self, items: Mapping[str, Any]) -> None:
+        """Store many values. Every key and value is checked first, so a bad one
+        stores nothing; a read-only store raises ReadOnlyError before writing."""
+        checked = [(self._normalize_key(k), byte_view(v)) for k, v in items.items()]
+        if checked:
+            self._check_writeable(checked[0][0])
+        for key, value in checked:
+            self[key] = value
+
+    def delitems(self, keys: Iterable[str]) -> None:
+        """Delete many keys; missing ones are ignored."""
+        keys = [self._normalize_key(k) for k in keys]
+        if keys:
+            self._check_writeable(keys[0])
+        for key in keys:
+            try:
+                del self[key]
+            except KeyError:
+                pass
+
+    # --- hierarchy ----------------------------------------------------------------------
+
+    def listdir(self, path: str = "") -> list[str]:
+        """Sorted names of the direct children of ``path``: keys and "directories"."""
+        prefix = prefix_for(self._normalize_path(path))
+        n = len(prefix)
+        return sorted({k[n:].split("/", 1)[0] for k in self if k.startswith(prefix)})
+
+    def rmdir(self, path: str = "") -> None:
+        """Remove every key under ``path``, recursively; ``''`` clears the store."""
+        path = self._normalize_path(path)
+        self._check_writeable(path)
+        for key in self.keys_under(path):
+            try:
+                del self[key]
+            except KeyError:  # pragma: no cover - removed concurrently
+                pass
+
+    def getsize(self, path: str = "") -> int:
+        """Size in bytes: of the value at key ``path``, else of every value under
+        ``path`` (recursively), else 0."""
+        path = self._normalize_path(path)
+        if path:
+            try:
+                return len(self[path])
+            except KeyError:
+                pass
+        total = 0
+        for key in self.keys_under(path):
+            try:
+                total += len(self[key])
+            except KeyError:  # pragma: no cover - removed concurrently
+                pass
+        return total
+
+    def rename(self, src_path: str, dst_path: str) -> None:
+        """Move the key ``src_path`` and/or everything under it to ``dst_path``.
+
+        Existing values at the destination keys are overwritten. Raises KeyError
+        when there is nothing to move. This default copies then deletes.
+        """
+        src, dst = self._rename_paths(src_path, dst_path)
+        moves = {k: dst + k[len(src) :] for k in self.keys_under(src)}
+        if src in self:
+            moves[src] = dst
+        if not moves:
+            raise KeyError(src_path)
+        for old, new in moves.items():
+            self[new] = self[old]
+        for old in moves:
+            del self[old]
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release resources (files, connections); a no-op for most stores."""
+
+    def __enter__(self) -> Store:
+        """Use the store in a ``with`` block; it is closed on exit."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close the store."""
+        self.close()

@@ -1,0 +1,380 @@
+"""DirectoryStore and NestedDirectoryStore: one file per key under a root directory.
+
+'/' in a key makes subdirectories, so nested chunk keys ('0/0') become files in
+directories. Writes go to a temporary file in the target directory and are moved
+into place with ``os.replace``, so a crash never leaves a torn value; readers see
+the old value or the new one. Keys are normalised (no '..', nothing absolute) and
+writes and deletes check that the resolved directory stays under the root, so a
+key, or a symlink inside the store, cannot make the store touch files outside it.
+Reads do follow symlinks: linking chunk directories onto another disk is a
+legitimate layout, and reading cannot damage anything.
+
+OS errors become :class:`~zarrflow.errors.StoreError` naming the store and key,
+keeping the OS error as ``__cause__``; a missing file is a ``KeyError``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from zarrflow.errors import FSPathExistNotDir, InvalidKeyError, StoreError
+from zarrflow.storage.base import Store, byte_view, check_dimension_separator
+from zarrflow.storage.paths import normalize_key, normalize_storage_path
+
+__all__ = ["DirectoryStore", "NestedDirectoryStore"]
+
+# Temporary files written by __setitem__: ".<name>.<uuid4 hex>.partial".
+_TEMP_NAME = re.compile(r"^\..*\.[0-9a-f]{32}\.partial$")
+_MKDIR_ATTEMPTS = 3
+
+
+def _is_temp(name: str) -> bool:
+    """True for the name of a temporary file of an in-flight (or crashed) write."""
+    return name.endswith(".partial") and _TEMP_NAME.match(name) is not None
+
+
+class DirectoryStore(Store):
+    """Keys as files under the directory ``path``.
+
+    ``path`` is made absolute and created lazily, on the first write; a path that
+    exists and is not a directory raises :class:`FSPathExistNotDir`.
+    ``normalize_keys=True`` lower-cases keys (zarr 2). ``dimension_separator`` is
+    the default chunk-key separator of arrays created here. ``read_only=True``
+    makes every write raise :class:`ReadOnlyError`. Pickles as its parameters.
+    """
+
+    is_persistent = True
+    supports_rename = True
+    #: The constructor's default ``dimension_separator`` (dropped from pickles).
+    _default_separator: str | None = None
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        normalize_keys: bool = False,
+        dimension_separator: str | None = None,
+        read_only: bool = False,
+    ) -> None:
+        path = os.path.abspath(os.fsdecode(path))
+        if os.path.exists(path) and not os.path.isdir(path):
+            raise FSPathExistNotDir(f"path exists but is not a directory: {path!r}")
+        self.path = path
+        self.normalize_keys = bool(normalize_keys)
+        self.dimension_separator = check_dimension_separator(dimension_separator)
+        self._read_only = bool(read_only)
+        self._real_root: str | None = None
+
+    # --- identity and pickling -----------------------------------------------------------
+
+    def _params(self) -> tuple[Any, ...]:
+        """Constructor arguments, trailing defaults dropped (keeps pickles small)."""
+        params = [self.path, self.normalize_keys, self.dimension_separator, self._read_only]
+        defaults = [None, False, type(self)._default_separator, False]
+        while len(params) > 1 and params[-1] == defaults[len(params) - 1]:
+            params.pop()
+        return tuple(params)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle as the class and its parameters: the data stays on disk."""
+        return (type(self), self._params())
+
+    def __eq__(self, other: object) -> bool:
+        """Same class, same directory, same key normalisation and separator."""
+        if not isinstance(other, Store):
+            return NotImplemented
+        return (
+            type(other) is type(self)
+            and self.path == other.path  # type: ignore[attr-defined]
+            and self.normalize_keys == other.normalize_keys  # type: ignore[attr-defined]
+            and self.dimension_separator == other.dimension_separator
+        )
+
+    def __hash__(self) -> int:
+        """Hash of the class and directory."""
+        return hash((type(self), self.path))
+
+    def __repr__(self) -> str:
+        """``DirectoryStore('/abs/path')``."""
+        return f"{type(self).__name__}({self.path!r})"
+
+    # --- keys to files -------------------------------------------------------------------
+
+    def _normalize_key(self, key: str) -> str:
+        """Normalise ``key``, lower-cased when ``normalize_keys`` is set."""
+        key = normalize_key(key)
+        return key.lower() if self.normalize_keys else key
+
+    def _normalize_path(self, path: str | bytes | None) -> str:
+        """Normalise a hierarchy path, lower-cased when ``normalize_keys`` is set."""
+        path = normalize_storage_path(path)
+        return path.lower() if self.normalize_keys else path
+
+    def _file(self, nkey: str) -> str:
+        """Filesystem path of a normalised key or path ('' is the root)."""
+        return os.path.join(self.path, nkey) if nkey else self.path
+
+    def _check_inside(self, fs_path: str, key: str) -> None:
+        """Raise InvalidKeyError unless ``fs_path`` resolves to the root or below it."""
+        root = self._real_root
+        if root is None:
+            root = os.path.realpath(self.path)
+            if os.path.isdir(root):  # cache once it exists; a moved root then fails closed
+                self._real_root = root
+        real = os.path.realpath(fs_path)
+        if real != root and not real.startswith(root.rstrip(os.sep) + os.sep):
+            raise InvalidKeyError(
+                f"key {key!r} resolves to {real!r}, outside the root {self.path!r} of {self!r}"
+            )
+
+    def _error(self, action: str, key: str, exc: OSError) -> StoreError:
+        """A StoreError naming this store, the key and the OS reason."""
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        return StoreError(f"{self!r}: cannot {action} {key!r}: {reason}")
+
+    def _prune(self, dirpath: str) -> None:
+        """Remove now-empty directories from ``dirpath`` up to (not including) the root,
+        so a "directory" exists only while it holds keys, as in every other store."""
+        root = self.path
+        while dirpath != root and dirpath.startswith(root + os.sep):
+            try:
+                os.rmdir(dirpath)
+            except OSError:
+                return
+            dirpath = os.path.dirname(dirpath)
+
+    # --- mapping ---------------------------------------------------------------------------
+
+    def __getitem__(self, key: str) -> bytes:
+        """The contents of the file for ``key``; KeyError when missing or a directory."""
+        path = self._file(self._normalize_key(key))
+        try:
+            with open(path, "rb", buffering=0) as f:
+                return f.readall()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise KeyError(key) from None
+        except OSError as exc:
+            if os.path.isdir(path):  # Windows reports directories as PermissionError
+                raise KeyError(key) from None
+            raise self._error("read", key, exc) from exc
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        """Write ``value`` atomically: temporary file, then ``os.replace``."""
+        nkey = self._normalize_key(key)
+        self._check_writeable(nkey)
+        data = byte_view(value)
+        path = self._file(nkey)
+        dirpath, name = os.path.split(path)
+        self._check_inside(dirpath, key)
+        try:
+            self._write_file(dirpath, name, data)
+        except OSError as exc:
+            raise self._error("write", key, exc) from exc
+
+    def _write_file(self, dirpath: str, name: str, data: bytes | memoryview) -> None:
+        """Write ``data`` to ``dirpath/name`` via a temporary file and ``os.replace``."""
+        temp = os.path.join(dirpath, f".{name}.{uuid.uuid4().hex}.partial")
+        for attempt in range(_MKDIR_ATTEMPTS):
+            try:
+                f = open(temp, "xb")
+                break
+            except FileNotFoundError:
+                # first write under this directory (or it was pruned meanwhile)
+                if attempt == _MKDIR_ATTEMPTS - 1:
+                    raise
+                os.makedirs(dirpath, exist_ok=True)
+        try:
+            with f:
+                f.write(data)
+            os.replace(temp, os.path.join(dirpath, name))
+        except BaseException:
+            try:
+                os.remove(temp)
+            except OSError:
+                pass
+            raise
+
+    def __delitem__(self, key: str) -> None:
+        """Delete the file for ``key``; a directory (a prefix) is removed with its tree."""
+        nkey = self._normalize_key(key)
+        self._check_writeable(nkey)
+        path = self._file(nkey)
+        dirpath = os.path.dirname(path)
+        self._check_inside(dirpath, key)
+        try:
+            try:
+                os.remove(path)
+            except (IsADirectoryError, PermissionError):
+                if not os.path.isdir(path) or os.path.islink(path):
+                    raise
+                shutil.rmtree(path)
+        except (FileNotFoundError, NotADirectoryError):
+            raise KeyError(key) from None
+        except OSError as exc:
+            raise self._error("delete", key, exc) from exc
+        self._prune(dirpath)
+
+    def __contains__(self, key: object) -> bool:
+        """True when a file exists for ``key``; keys that cannot exist give False."""
+        try:
+            nkey = self._normalize_key(key)  # type: ignore[arg-type]
+        except (InvalidKeyError, TypeError):
+            return False
+        return os.path.isfile(self._file(nkey))
+
+    def _walk(self, nkey: str) -> list[str]:
+        """Keys of every file under the normalised path ``nkey`` (unsorted).
+
+        Symlinked directories are not descended (no cycles); temp files are skipped.
+        """
+        top = self._file(nkey)
+        keys: list[str] = []
+        stack = [(top, nkey + "/" if nkey else "")]
+        try:
+            while stack:
+                dirpath, prefix = stack.pop()
+                try:
+                    entries = list(os.scandir(dirpath))
+                except (FileNotFoundError, NotADirectoryError):
+                    continue
+                for entry in entries:
+                    name = entry.name
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append((entry.path, prefix + name + "/"))
+                    elif not _is_temp(name) and entry.is_file():
+                        keys.append(prefix + name)
+        except OSError as exc:
+            raise self._error("list", nkey, exc) from exc
+        return keys
+
+    def __iter__(self) -> Iterator[str]:
+        """Every key, sorted."""
+        return iter(sorted(self._walk("")))
+
+    def __len__(self) -> int:
+        """Number of keys (walks the directory tree)."""
+        return len(self._walk(""))
+
+    def clear(self) -> None:
+        """Remove everything under the root (the root directory itself stays)."""
+        self.rmdir("")
+
+    # --- hierarchy -------------------------------------------------------------------------
+
+    def keys_under(self, path: str = "") -> list[str]:
+        """Every key under ``path``, recursively, sorted."""
+        return sorted(self._walk(self._normalize_path(path)))
+
+    def listdir(self, path: str = "") -> list[str]:
+        """Sorted names of the entries of directory ``path`` (temp files skipped)."""
+        nkey = self._normalize_path(path)
+        try:
+            with os.scandir(self._file(nkey)) as it:
+                return sorted(e.name for e in it if not _is_temp(e.name))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        except OSError as exc:
+            raise self._error("list", nkey, exc) from exc
+
+    def rmdir(self, path: str = "") -> None:
+        """Remove the directory ``path`` and everything in it; ``''`` empties the root."""
+        nkey = self._normalize_path(path)
+        self._check_writeable(nkey)
+        target = self._file(nkey)
+        try:
+            if not nkey:
+                with os.scandir(target) as it:
+                    entries = list(it)
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        shutil.rmtree(entry.path)
+                    else:
+                        os.unlink(entry.path)
+                return
+            if os.path.islink(target):
+                os.unlink(target)
+            else:
+                self._check_inside(target, path)
+                if not os.path.isdir(target):
+                    return
+                shutil.rmtree(target)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise self._error("remove", nkey, exc) from exc
+        self._prune(os.path.dirname(target))
+
+    def getsize(self, path: str = "") -> int:
+        """Bytes in the file ``path``, else in every file under it, else 0."""
+        nkey = self._normalize_path(path)
+        target = self._file(nkey)
+        try:
+            if os.path.isfile(target):
+                return os.path.getsize(target)
+            total = 0
+            stack = [target]
+            while stack:
+                try:
+                    entries = list(os.scandir(stack.pop()))
+                except (FileNotFoundError, NotADirectoryError):
+                    continue
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+                    elif not _is_temp(entry.name) and entry.is_file():
+                        total += entry.stat().st_size
+            return total
+        except OSError as exc:
+            raise self._error("size", nkey, exc) from exc
+
+    def rename(self, src_path: str, dst_path: str) -> None:
+        """Move the file or directory ``src_path`` to ``dst_path``.
+
+        A file replaces an existing destination file; a directory moved onto an
+        existing directory is merged into it, file by file (overwriting).
+        """
+        src, dst = self._rename_paths(src_path, dst_path)
+        src_fs, dst_fs = self._file(src), self._file(dst)
+        self._check_inside(os.path.dirname(src_fs), src_path)
+        self._check_inside(os.path.dirname(dst_fs), dst_path)
+        if not os.path.lexists(src_fs):
+            raise KeyError(src_path)
+        try:
+            os.makedirs(os.path.dirname(dst_fs), exist_ok=True)
+            if os.path.isdir(dst_fs) and os.path.isdir(src_fs) and not os.path.islink(src_fs):
+                for key in self._walk(src):
+                    target = dst_fs + os.sep + key[len(src) + 1 :]
+                    os.makedirs(os.path.dirname(target), exist_ok=True)
+                    os.replace(self._file(key), target)
+                shutil.rmtree(src_fs)
+            else:
+                os.replace(src_fs, dst_fs)
+        except OSError as exc:
+            raise self._error("rename", f"{src} -> {dst}", exc) from exc
+        self._prune(os.path.dirname(src_fs))
+
+
+class NestedDirectoryStore(DirectoryStore):
+    """A DirectoryStore whose arrays default to '/' chunk keys ('0/0'), the zarr 2
+    class of that name; only '/' is accepted as its ``dimension_separator``."""
+
+    _default_separator = "/"
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        normalize_keys: bool = False,
+        dimension_separator: str | None = "/",
+        read_only: bool = False,
+    ) -> None:
+        if dimension_separator is None:
+            dimension_separator = "/"
+        elif dimension_separator != "/":
+            raise ValueError(
+                f"NestedDirectoryStore only supports '/' as dimension_separator, got {dimension_separator!r}"
+            )
+        super().__init__(path, normalize_keys, dimension_separator, read_only)

@@ -1,0 +1,106 @@
+"""KVStore: the Store API over any user MutableMapping.
+
+zarr 2 accepts a plain ``dict`` (or any MutableMapping) as a store; the engine
+wraps it here so it can call ``listdir``/``getsize``/batched methods on it. The
+wrapped object stays visible as ``.mapping`` and keeps the data: writes go
+straight through, so the user's dict sees them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, MutableMapping
+from typing import Any
+
+from zarrflow.errors import InvalidKeyError
+from zarrflow.storage.base import Store, check_dimension_separator, ensure_bytes
+
+__all__ = ["KVStore"]
+
+
+class KVStore(Store):
+    """A Store backed by ``mapping`` (a dict or any other MutableMapping).
+
+    ``is_persistent`` follows the mapping's own flag (False for a dict), and
+    pickling pickles the mapping, so a dict travels with its data. Listing,
+    ``rmdir`` and ``getsize`` are computed from the mapping's keys.
+    """
+
+    __hash__ = None  # type: ignore[assignment]  # equality is by content, like dict
+
+    def __init__(
+        self,
+        mapping: MutableMapping[str, Any],
+        *,
+        read_only: bool = False,
+        dimension_separator: str | None = None,
+    ) -> None:
+        if not isinstance(mapping, MutableMapping):
+            raise TypeError(f"KVStore wraps a MutableMapping, got {type(mapping).__name__}")
+        self._mapping = mapping
+        self._read_only = bool(read_only)
+        self.is_persistent = bool(getattr(mapping, "is_persistent", False))
+        if dimension_separator is None:
+            dimension_separator = getattr(mapping, "dimension_separator", None)
+        self.dimension_separator = check_dimension_separator(dimension_separator)
+
+    @property
+    def mapping(self) -> MutableMapping[str, Any]:
+        """The wrapped mapping (what ``info`` reports as the store type)."""
+        return self._mapping
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to another KVStore whose mapping compares equal."""
+        if not isinstance(other, Store):
+            return NotImplemented
+        if self is other:
+            return True
+        return isinstance(other, KVStore) and self._mapping == other._mapping
+
+    def __repr__(self) -> str:
+        """``KVStore(<builtins.dict>)``."""
+        cls = type(self._mapping)
+        return f"{type(self).__name__}(<{cls.__module__}.{cls.__qualname__}>)"
+
+    def __getitem__(self, key: str) -> bytes:
+        """The value at ``key`` as bytes; KeyError when missing."""
+        try:
+            value = self._mapping[self._normalize_key(key)]
+        except KeyError:
+            raise KeyError(key) from None
+        return value if type(value) is bytes else ensure_bytes(value)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        """Store a copy of ``value`` (any bytes-like object) as bytes."""
+        nkey = self._normalize_key(key)
+        self._check_writeable(nkey)
+        self._mapping[nkey] = ensure_bytes(value)
+
+    def __delitem__(self, key: str) -> None:
+        """Delete ``key``; KeyError when missing (dict semantics)."""
+        nkey = self._normalize_key(key)
+        self._check_writeable(nkey)
+        try:
+            del self._mapping[nkey]
+        except KeyError:
+            raise KeyError(key) from None
+
+    def __contains__(self, key: object) -> bool:
+        """True when ``key`` holds a value; keys that cannot exist give False."""
+        try:
+            nkey = self._normalize_key(key)  # type: ignore[arg-type]
+        except (InvalidKeyError, TypeError):
+            return False
+        return nkey in self._mapping
+
+    def __iter__(self) -> Iterator[str]:
+        """The mapping's str keys, sorted (a snapshot)."""
+        return iter(sorted(k for k in list(self._mapping) if isinstance(k, str)))
+
+    def __len__(self) -> int:
+        """Number of keys in the mapping."""
+        return len(self._mapping)
+
+    def clear(self) -> None:
+        """Remove every key from the mapping."""
+        self._check_writeable("")
+        self._mapping.clear()

@@ -1,0 +1,207 @@
+"""MemoryStore: a thread-safe, in-process store.
+
+One flat ``dict`` of key -> bytes behind a re-entrant lock, so threads of one
+process (the Array's pool, the threaded Dask scheduler) can share it. It is not
+persistent: pickling carries the data with it, as zarr 2's MemoryStore does.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from zarrflow.errors import InvalidKeyError
+from zarrflow.storage.base import Store, check_dimension_separator, ensure_bytes
+from zarrflow.storage.paths import prefix_for
+
+__all__ = ["MemoryStore"]
+
+
+class MemoryStore(Store):
+    """Keys and values in a flat dict in memory, guarded by a lock.
+
+    ``data`` optionally seeds the store (any mapping of keys to bytes-like values,
+    copied in). Two MemoryStores are equal when they hold the same items.
+    """
+
+    is_persistent = False
+    supports_rename = True
+    __hash__ = None  # type: ignore[assignment]  # equality is by content, like dict
+
+    def __init__(
+        self,
+        data: Mapping[str, Any] | None = None,
+        *,
+        dimension_separator: str | None = None,
+        read_only: bool = False,
+    ) -> None:
+        self._lock = threading.RLock()
+        self._data: dict[str, bytes] = {}
+        self.dimension_separator = check_dimension_separator(dimension_separator)
+        if data is not None:
+            for key, value in data.items():
+                self._data[self._normalize_key(key)] = ensure_bytes(value)
+        self._read_only = bool(read_only)
+
+    # --- pickling: data travels with the store ---------------------------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The items, mode and separator (the lock is recreated on unpickling)."""
+        with self._lock:
+            data = dict(self._data)
+        return {"data": data, "read_only": self._read_only, "dimension_separator": self.dimension_separator}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Restore from :meth:`__getstate__`."""
+        self._lock = threading.RLock()
+        self._data = state["data"]
+        self._read_only = state["read_only"]
+        self.dimension_separator = state["dimension_separator"]
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to another MemoryStore holding the same items."""
+        if not isinstance(other, Store):
+            return NotImplemented
+        if self is other:
+            return True
+        if type(other) is not type(self):
+            return False
+        with self._lock:
+            mine = dict(self._data)
+        return mine == other._data  # type: ignore[attr-defined]
+
+    def __repr__(self) -> str:
+        """``<MemoryStore: N keys>``."""
+        return f"<{type(self).__name__}: {len(self._data)} keys>"
+
+    # --- mapping ------------------------------------------------------------------------
+
+    def __getitem__(self, key: str) -> bytes:
+        """The value at ``key``; KeyError when missing."""
+        nkey = self._normalize_key(key)
+        with self._lock:
+            try:
+                return self._data[nkey]
+            except KeyError:
+                raise KeyError(key) from None
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        """Store a copy of ``value`` (any bytes-like object) as bytes."""
+        nkey = self._normalize_key(key)
+        self._check_writeable(nkey)
+        data = ensure_bytes(value)
+        with self._lock:
+            self._data[nkey] = data
+
+    def __delitem__(self, key: str) -> None:
+        """Delete ``key``; a prefix deletes everything under it (as zarr 2 did)."""
+        nkey = self._normalize_key(key)
+        self._check_writeable(nkey)
+        with self._lock:
+            if self._data.pop(nkey, None) is not None:
+                return
+            prefix = nkey + "/"
+            doomed = [k for k in self._data if k.startswith(prefix)]
+            if not doomed:
+                raise KeyError(key)
+            for k in doomed:
+                del self._data[k]
+
+    def __contains__(self, key: object) -> bool:
+        """True when ``key`` holds a value; keys that cannot exist give False."""
+        try:
+            nkey = self._normalize_key(key)  # type: ignore[arg-type]
+        except (InvalidKeyError, TypeError):
+            return False
+        return nkey in self._data
+
+    def __iter__(self) -> Iterator[str]:
+        """Keys in sorted order (a snapshot)."""
+        with self._lock:
+            keys = sorted(self._data)
+        return iter(keys)
+
+    def __len__(self) -> int:
+        """Number of keys."""
+        return len(self._data)
+
+    def clear(self) -> None:
+        """Remove every key."""
+        self._check_writeable("")
+        with self._lock:
+            self._data.clear()
+
+    # --- batches ------------------------------------------------------------------------
+
+    def getitems(self, keys: Sequence[str]) -> dict[str, bytes]:
+        """Values for ``keys`` (keyed as given), missing ones left out, under one lock."""
+        nkeys = [(k, self._normalize_key(k)) for k in keys]
+        with self._lock:
+            data = self._data
+            return {k: data[n] for k, n in nkeys if n in data}
+
+    def setitems(self, items: Mapping[str, Any]) -> None:
+        """Store many values at once; a bad key or value stores nothing."""
+        checked = {self._normalize_key(k): ensure_bytes(v) for k, v in items.items()}
+        if checked:
+            self._check_writeable(next(iter(checked)))
+        with self._lock:
+            self._data.update(checked)
+
+    def delitems(self, keys: Iterable[str]) -> None:
+        """Delete many keys; missing ones are ignored."""
+        nkeys = [self._normalize_key(k) for k in keys]
+        if nkeys:
+            self._check_writeable(nkeys[0])
+        with self._lock:
+            for k in nkeys:
+                self._data.pop(k, None)
+
+    # --- hierarchy ----------------------------------------------------------------------
+
+    def keys_under(self, path: str = "") -> list[str]:
+        """Every key under ``path``, recursively, sorted."""
+        prefix = prefix_for(self._normalize_path(path))
+        with self._lock:
+            return sorted(k for k in self._data if k.startswith(prefix))
+
+    def listdir(self, path: str = "") -> list[str]:
+        """Sorted names of the direct children of ``path``."""
+        prefix = prefix_for(self._normalize_path(path))
+        n = len(prefix)
+        with self._lock:
+            return sorted({k[n:].split("/", 1)[0] for k in self._data if k.startswith(prefix)})
+
+    def rmdir(self, path: str = "") -> None:
+        """Remove every key under ``path``; ``''`` clears the store."""
+        path = self._normalize_path(path)
+        self._check_writeable(path)
+        prefix = prefix_for(path)
+        with self._lock:
+            if not prefix:
+                self._data.clear()
+                return
+            for k in [k for k in self._data if k.startswith(prefix)]:
+                del self._data[k]
+
+    def getsize(self, path: str = "") -> int:
+        """Bytes at key ``path``, else of every value under it, else 0."""
+        path = self._normalize_path(path)
+        prefix = prefix_for(path)
+        with self._lock:
+            if path in self._data:
+                return len(self._data[path])
+            return sum(len(v) for k, v in self._data.items() if k.startswith(prefix))
+
+    def rename(self, src_path: str, dst_path: str) -> None:
+        """Move key ``src_path`` and everything under it to ``dst_path`` (overwriting)."""
+        src, dst = self._rename_paths(src_path, dst_path)
+        prefix = src + "/"
+        with self._lock:
+            moves = {k: dst + k[len(src) :] for k in self._data if k == src or k.startswith(prefix)}
+            if not moves:
+                raise KeyError(src_path)
+            values = {new: self._data.pop(old) for old, new in moves.items()}
+            self._data.update(values)
+

@@ -1,0 +1,79 @@
+"""Turn whatever the user passed as ``store=`` into a :class:`Store`.
+
+``None`` gives the caller's default, a Store is used as is, a path or URL opens
+the matching store (:func:`store_from_path` is the one place that dispatches on
+paths), and any other MutableMapping is wrapped in a :class:`KVStore`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, MutableMapping
+from typing import Any
+
+from zarrflow.storage.base import Store
+from zarrflow.storage.directory import DirectoryStore
+from zarrflow.storage.kvstore import KVStore
+from zarrflow.storage.memory import MemoryStore
+
+__all__ = ["normalize_store_arg", "store_from_path"]
+
+#: Modes accepted by ``open``-style functions; only 'r' opens stores read-only.
+MODES = frozenset({"r", "r+", "a", "w", "w-", "x"})
+
+
+def store_from_path(path: str, *, mode: str = "a", storage_options: dict[str, Any] | None = None) -> Store:
+    """Open the store a filesystem path or URL names.
+
+    This is the single dispatch point on paths: later stores hook in here ('.zip'
+    -> ZipStore, '.n5' -> N5Store, '<protocol>://' and '::' chains -> FSStore).
+    Today a local path (or ``file://`` URL) opens a :class:`DirectoryStore`,
+    read-only when ``mode == 'r'``; other URLs raise ValueError naming the URL.
+    """
+    read_only = mode == "r"
+    if "://" in path or "::" in path:
+        if path.startswith("file://") and "::" not in path:
+            if storage_options:
+                raise ValueError(
+                    f"storage_options {storage_options!r} given for {path!r}, but local paths take none"
+                )
+            return DirectoryStore(path[len("file://") :], read_only=read_only)
+        protocol = path.split("://", 1)[0] if "://" in path else path.split("::", 1)[0]
+        raise ValueError(
+            f"cannot open {path!r}: {protocol!r} URLs need an fsspec-backed store, which is not available yet"
+        )
+    if storage_options:
+        raise ValueError(f"storage_options {storage_options!r} given with a non-fsspec path {path!r}")
+    return DirectoryStore(path, read_only=read_only)
+
+
+def normalize_store_arg(
+    store: Any,
+    *,
+    mode: str = "a",
+    storage_options: dict[str, Any] | None = None,
+    default: Callable[[], Store] = MemoryStore,
+) -> Store:
+    """Return a :class:`Store` for ``store``.
+
+    - ``None``: ``default()`` (arrays pass ``lambda: KVStore(dict())``, groups
+      ``MemoryStore``);
+    - a :class:`Store`: itself, unchanged (``mode`` does not alter it);
+    - ``str`` / ``os.PathLike``: :func:`store_from_path` (read-only for mode 'r');
+    - any other MutableMapping: ``KVStore(mapping)``, read-only for mode 'r'.
+
+    Anything else raises TypeError naming the type; an unknown mode, ValueError.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {sorted(MODES)}, got {mode!r}")
+    if store is None:
+        return default()
+    if isinstance(store, Store):
+        return store
+    if isinstance(store, (str, os.PathLike)):
+        return store_from_path(os.fsdecode(store), mode=mode, storage_options=storage_options)
+    if isinstance(store, MutableMapping):
+        return KVStore(store, read_only=mode == "r")
+    raise TypeError(
+        f"store must be None, a path, a Store or a MutableMapping, got {type(store).__module__}.{type(store).__qualname__}"
+    )
