@@ -542,11 +542,18 @@ class Array:
         return r + ">"
 
     def __reduce__(self):
-        return (
-            _rebuild_array,
-            (self._store, self._path, self._read_only, self._chunk_store, self._synchronizer,
-             self._cache_metadata, self._attrs.cache, self._write_empty_chunks, self._allow_pickle),
-        )
+        # Small pickles for persistent stores: the class, then only non-default args.
+        args = [self._store, self._path, self._read_only, self._chunk_store, self._synchronizer,
+                self._cache_metadata, self._attrs.cache, self._partial_decompress, self._write_empty_chunks]
+        defaults = [None, "", False, None, None, True, True, False, True]
+        while len(args) > 1 and args[-1] == defaults[len(args) - 1]:
+            args.pop()
+        state = {"allow_pickle": True} if self._allow_pickle else None
+        return (type(self), tuple(args), state)
+
+    def __setstate__(self, state: dict) -> None:
+        self._allow_pickle = state["allow_pickle"]
+        self._set_metadata(self._meta)
 
     def _repr_html_(self) -> str:
         return self.info._repr_html_()
@@ -561,13 +568,6 @@ class Array:
 
 
 Array.__module__ = "zarrflow"
-
-
-def _rebuild_array(store, path, read_only, chunk_store, synchronizer, cache_metadata, cache_attrs,
-                   write_empty_chunks, allow_pickle):
-    return Array(store, path=path, read_only=read_only, chunk_store=chunk_store, synchronizer=synchronizer,
-                 cache_metadata=cache_metadata, cache_attrs=cache_attrs,
-                 write_empty_chunks=write_empty_chunks, allow_pickle=allow_pickle)
 
 
 def _store_type_name(store: Store) -> str:

@@ -125,6 +125,17 @@ def _lock(array: Array, key: str):
     return contextlib.nullcontext() if sync is None else sync[key]
 
 
+def _assign(target: np.ndarray, sel: Any, value: np.ndarray) -> None:
+    """``target[sel] = value``, storing an object item itself (not a 0-d array of it)
+    when ``sel`` picks a single element."""
+    if value.dtype.kind == "O" and value.ndim == 0:
+        items = sel if isinstance(sel, tuple) else (sel,)
+        if all(isinstance(i, (int, np.integer)) for i in items):
+            target[sel] = value[()]
+            return
+    target[sel] = value
+
+
 def _direct_destination(out: np.ndarray, sel: Any, chunks: tuple[int, ...], order: str) -> np.ndarray | None:
     """The view of ``out`` a whole chunk can be decoded into, or None."""
     if not isinstance(sel, tuple) or not all(isinstance(s, slice) for s in sel):
@@ -209,9 +220,14 @@ def write(array: Array, indexer: Any, value: Any, fields: Any = None) -> None:
     check_no_multi_fields(fields)
     target_dtype = check_fields(fields, meta.dtype)
     sel_shape, shape = tuple(indexer.sel_shape), tuple(indexer.shape)
-    scalar = is_scalar(value, target_dtype)
+    scalar = is_scalar(value, target_dtype) or (sel_shape == () and target_dtype.kind == "O")
     if scalar:
         value = coerce_scalar(value, target_dtype)
+    elif sel_shape == ():
+        value = coerce_value(value, target_dtype)
+        if value.size != 1:
+            raise ValueError(f"cannot write a value of shape {value.shape} into a single item")
+        value, scalar = value.reshape(()), True
     else:
         value = coerce_value(value, target_dtype)
         if value.shape != sel_shape:
@@ -266,7 +282,7 @@ def _write_projections(array: Array, projections: Sequence[ChunkProjection], val
                 if v.shape == meta.chunks:
                     return finish(key, v)
             chunk = _new_chunk(array)
-            chunk[p.chunk_selection] = chunk_value(p)
+            _assign(chunk, p.chunk_selection, chunk_value(p))
             return finish(key, chunk)
         return None  # partial chunk: handled under the lock
 
@@ -281,7 +297,7 @@ def _write_projections(array: Array, projections: Sequence[ChunkProjection], val
             if not chunk.flags.writeable:
                 chunk = chunk.copy(order=meta.order)
         target = chunk[fields] if fields else chunk
-        target[p.chunk_selection] = chunk_value(p)
+        _assign(target, p.chunk_selection, chunk_value(p))
         return finish(key, chunk)
 
     def put(key: str, cdata: Any) -> None:

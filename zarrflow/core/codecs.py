@@ -9,10 +9,12 @@ re-implements one.
 
 from __future__ import annotations
 
+import lzma
 import os
 from collections.abc import Sequence
 from typing import Any
 
+import numcodecs
 import numpy as np
 from numcodecs.abc import Codec
 from numcodecs.compat import ensure_ndarray_like
@@ -32,6 +34,19 @@ OBJECT_CODEC_IDS = frozenset({"vlen-utf8", "vlen-bytes", "vlen-array", "json2", 
 def is_object_codec(codec: Any) -> bool:
     """True for codecs that serialise Python objects (the ``object_codec`` kinds)."""
     return getattr(codec, "codec_id", None) in OBJECT_CODEC_IDS
+
+
+def _decoder_for(compressor: Codec | None) -> Codec | None:
+    """The codec that decodes what ``compressor`` encodes.
+
+    numcodecs' LZMA cannot decode its own output when it has ``filters`` and a
+    container format (.xz/.lzma): Python's lzma only takes filters for raw streams.
+    The container records the filter chain, so an LZMA without filters decodes it.
+    """
+    if (getattr(compressor, "codec_id", None) == "lzma" and compressor.filters
+            and compressor.format != lzma.FORMAT_RAW):
+        return numcodecs.LZMA(format=compressor.format, check=compressor.check)
+    return compressor
 
 
 def pickle_allowed_by_env() -> bool:
@@ -62,6 +77,7 @@ class ChunkCodec:
         self.chunks = tuple(chunks)
         self.order = order
         self.compressor = compressor
+        self.decompressor = _decoder_for(compressor)
         self.filters = list(filters or [])
         self.name = name
         self.nbytes = int(np.prod(self.chunks, dtype=np.int64)) * self.dtype.itemsize
@@ -111,7 +127,7 @@ class ChunkCodec:
         self._check_safe(key)
         expected = shape or self.chunks
         try:
-            buf: Any = self.compressor.decode(cdata) if self.compressor is not None else cdata
+            buf: Any = self.decompressor.decode(cdata) if self.decompressor is not None else cdata
             for f in reversed(self.filters):
                 buf = f.decode(buf)
             arr = ensure_ndarray_like(buf)
@@ -140,7 +156,7 @@ class ChunkCodec:
         flat = out.reshape(-1, order="A")
         try:
             if self.compressor is not None:
-                self.compressor.decode(cdata, out=flat)
+                self.decompressor.decode(cdata, out=flat)
             else:
                 src = np.frombuffer(cdata, dtype=self.dtype)
                 if src.size != flat.size:
