@@ -68,6 +68,7 @@ class DirectoryStore(Store):
         self.dimension_separator = check_dimension_separator(dimension_separator)
         self._read_only = bool(read_only)
         self._real_root: str | None = None
+        self._inside: set[str] = set()  # directories already checked to be under the root
 
     # --- identity and pickling -----------------------------------------------------------
 
@@ -119,7 +120,18 @@ class DirectoryStore(Store):
         return os.path.join(self.path, nkey) if nkey else self.path
 
     def _check_inside(self, fs_path: str, key: str) -> None:
-        """Raise InvalidKeyError unless ``fs_path`` resolves to the root or below it."""
+        """Raise InvalidKeyError unless ``fs_path`` resolves to the root or below it.
+
+        Directories already found inside are remembered, so writing many chunks into
+        one directory resolves its path once rather than per chunk.
+        """
+        if fs_path in self._inside:
+            return
+        self._check_inside_uncached(fs_path, key)
+        if os.path.isdir(fs_path) and len(self._inside) < 65536:
+            self._inside.add(fs_path)
+
+    def _check_inside_uncached(self, fs_path: str, key: str) -> None:
         root = self._real_root
         if root is None:
             root = os.path.realpath(self.path)
@@ -139,6 +151,7 @@ class DirectoryStore(Store):
     def _prune(self, dirpath: str) -> None:
         """Remove now-empty directories from ``dirpath`` up to (not including) the root,
         so a "directory" exists only while it holds keys, as in every other store."""
+        self._inside.clear()  # directories may vanish: check them again when reused
         root = self.path
         while dirpath != root and dirpath.startswith(root + os.sep):
             try:
@@ -261,6 +274,7 @@ class DirectoryStore(Store):
 
     def clear(self) -> None:
         """Remove everything under the root (the root directory itself stays)."""
+        self._inside.clear()
         self.rmdir("")
 
     # --- hierarchy -------------------------------------------------------------------------
