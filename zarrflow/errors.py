@@ -21,6 +21,20 @@ class MetadataError(ZarrflowError, ValueError):
     malformed, or a value in it is not valid Zarr v2."""
 
 
+class ConsolidatedMetadataStaleError(MetadataError):
+    """Consolidated metadata no longer match the metadata documents in the store."""
+
+    def __init__(self, metadata_key: str, differences: list):
+        self.metadata_key = metadata_key
+        self.differences = differences
+        shown = "; ".join(str(d) for d in differences[:5])
+        more = f"; and {len(differences) - 5} more" if len(differences) > 5 else ""
+        super().__init__(
+            f"consolidated metadata {metadata_key!r} are stale: {len(differences)} document(s) differ "
+            f"from the store ({shown}{more}); call consolidate_metadata() again"
+        )
+
+
 class UnknownCodecError(MetadataError):
     """A codec id in metadata, or a codec config, is not known to numcodecs."""
 

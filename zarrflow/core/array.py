@@ -25,6 +25,7 @@ from zarrflow.core.indexing import (
     CoordinateIndexer,
     MaskIndexer,
     OrthogonalIndexer,
+    check_fields,
     is_pure_fancy_indexing,
     is_pure_orthogonal_indexing,
     pop_fields,
@@ -358,10 +359,12 @@ class Array:
         """Read ints, slices (step >= 1) and Ellipsis, as NumPy does."""
         self._refresh_metadata()
         indexer = BasicIndexer(selection, self.shape, self.chunks)
-        result = chunk_io.read(self, indexer, out=out, fields=fields)
         if self.ndim == 0 and out is None and _has_ellipsis(selection):
-            return np.asarray(result)
-        return result
+            # z[...] of a 0-d array is a 0-d ndarray of the array's dtype, not a scalar
+            out = np.empty((), dtype=check_fields(fields, self.dtype))
+            chunk_io.read(self, indexer, out=out, fields=fields)
+            return out
+        return chunk_io.read(self, indexer, out=out, fields=fields)
 
     def get_orthogonal_selection(self, selection: Any, out: np.ndarray | None = None,
                                  fields: Any = None) -> Any:

@@ -63,6 +63,8 @@ def coerce_value(value: Any, dtype: np.dtype) -> np.ndarray:
 
 def coerce_scalar(value: Any, dtype: np.dtype) -> np.ndarray:
     """One item as a 0-d array of ``dtype``."""
+    if isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind == "O":
+        value = value[()]  # the item itself, not a 0-d array holding it
     if dtype.kind == "O":
         arr = np.empty((), dtype=object)
         arr[()] = value
@@ -140,7 +142,7 @@ def _direct_destination(out: np.ndarray, sel: Any, chunks: tuple[int, ...], orde
     """The view of ``out`` a whole chunk can be decoded into, or None."""
     if not isinstance(sel, tuple) or not all(isinstance(s, slice) for s in sel):
         return None
-    dest = out[sel]
+    dest = out[sel] if sel else out[...]  # out[()] of a 0-d array is a scalar, not a view
     if dest.shape != chunks:
         return None
     contiguous = dest.flags.c_contiguous if order == "C" else dest.flags.f_contiguous
@@ -344,7 +346,9 @@ def write_from_lazy(array: Array, selection: Any, indexer: Any, source: Any) -> 
     dataset), one row of target chunks at a time so memory stays bounded."""
     region = _plain_region(selection, array._meta.shape)
     sel_shape = tuple(indexer.sel_shape)
-    if region is None or tuple(source.shape) != sel_shape or not sel_shape:
+    if (region is None or tuple(source.shape) != sel_shape or not sel_shape
+            or not _always_converts(np.dtype(source.dtype), array._meta.dtype)):
+        # Load and convert everything first, so a failing conversion writes nothing.
         write(array, indexer, np.asarray(source[...]))
         return
     meta = array._meta
@@ -359,6 +363,15 @@ def write_from_lazy(array: Array, selection: Any, indexer: Any, source: Any) -> 
         target = (slice(a, b), *region[1:])
         write(array, BasicIndexer(target, meta.shape, meta.chunks), src)
         a = b
+
+
+def _always_converts(src: np.dtype, dst: np.dtype) -> bool:
+    """True when every value of ``src`` converts to ``dst`` without error (numeric and
+    boolean casts never raise), so a slab-by-slab copy cannot fail half way."""
+    numeric = "biufc"
+    if src == dst:
+        return True
+    return src.kind in numeric and dst.kind in numeric
 
 
 def _plain_region(selection: Any, shape: tuple[int, ...]) -> tuple[slice, ...] | None:

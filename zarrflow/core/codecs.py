@@ -11,18 +11,23 @@ from __future__ import annotations
 
 import lzma
 import os
+import pickle
+import struct
 from collections.abc import Sequence
 from typing import Any
 
 import numcodecs
 import numpy as np
 from numcodecs.abc import Codec
-from numcodecs.compat import ensure_ndarray_like
+from numcodecs.compat import ensure_contiguous_ndarray, ensure_ndarray_like
 
 from zarrflow.errors import ChunkDecodeError, ChunkEncodeError, UnsafeCodecError
 
 #: Environment switch that allows decoding Pickle-encoded arrays everywhere.
 ALLOW_PICKLE_ENV = "ZARRFLOW_ALLOW_PICKLE"
+
+#: The Blosc1 frame header: version, versionlz, flags, typesize, nbytes, blocksize, cbytes.
+_BLOSC_HEADER = struct.Struct("<BBBBIII")
 
 #: Codec ids whose decoding can run arbitrary code from the store.
 UNSAFE_CODEC_IDS = frozenset({"pickle"})
@@ -36,17 +41,38 @@ def is_object_codec(codec: Any) -> bool:
     return getattr(codec, "codec_id", None) in OBJECT_CODEC_IDS
 
 
-def _decoder_for(compressor: Codec | None) -> Codec | None:
-    """The codec that decodes what ``compressor`` encodes.
+class _TrustedPickleDecoder:
+    """Decodes the Pickle codec's output for arrays whose caller opted in.
 
-    numcodecs' LZMA cannot decode its own output when it has ``filters`` and a
-    container format (.xz/.lzma): Python's lzma only takes filters for raw streams.
-    The container records the filter chain, so an LZMA without filters decodes it.
+    numcodecs (>= 0.16) gates ``Pickle.decode`` behind a process-wide switch; flipping
+    it for one array would open it for every thread. zarrflow's opt-in is per array,
+    so the decode step (``pickle.loads`` of the buffer, as numcodecs does) runs here.
     """
-    if (getattr(compressor, "codec_id", None) == "lzma" and compressor.filters
-            and compressor.format != lzma.FORMAT_RAW):
-        return numcodecs.LZMA(format=compressor.format, check=compressor.check)
-    return compressor
+
+    codec_id = "pickle"
+
+    def decode(self, buf: Any, out: Any = None) -> Any:
+        dec = pickle.loads(ensure_contiguous_ndarray(buf))
+        if out is not None:
+            np.copyto(out, dec)
+            return out
+        return dec
+
+
+def _decoder_for(codec: Codec | None, allow_pickle: bool) -> Any:
+    """The object that decodes what ``codec`` encodes.
+
+    Two cases differ from the codec itself: numcodecs' LZMA cannot decode its own
+    output when it has ``filters`` and a container format (.xz/.lzma), as Python's lzma
+    only takes filters for raw streams, but the container records the filter chain so
+    an LZMA without filters decodes it; and Pickle, for arrays opted in to unpickling.
+    """
+    codec_id = getattr(codec, "codec_id", None)
+    if codec_id == "lzma" and codec.filters and codec.format != lzma.FORMAT_RAW:
+        return numcodecs.LZMA(format=codec.format, check=codec.check)
+    if codec_id == "pickle" and allow_pickle:
+        return _TrustedPickleDecoder()
+    return codec
 
 
 def pickle_allowed_by_env() -> bool:
@@ -77,15 +103,18 @@ class ChunkCodec:
         self.chunks = tuple(chunks)
         self.order = order
         self.compressor = compressor
-        self.decompressor = _decoder_for(compressor)
         self.filters = list(filters or [])
+        self.allow_pickle = allow_pickle or pickle_allowed_by_env()
+        self.decompressor = _decoder_for(compressor, self.allow_pickle)
+        self.filter_decoders = [_decoder_for(f, self.allow_pickle) for f in self.filters]
         self.name = name
         self.nbytes = int(np.prod(self.chunks, dtype=np.int64)) * self.dtype.itemsize
         codecs = self.filters + ([compressor] if compressor is not None else [])
         self.unsafe_ids = sorted({c.codec_id for c in codecs if c.codec_id in UNSAFE_CODEC_IDS})
-        self.allow_pickle = allow_pickle or pickle_allowed_by_env()
-        # Decoding straight into the caller's buffer needs a plain byte pipeline.
-        self.can_decode_into = not self.filters and self.dtype != object
+        # Decoding straight into the caller's buffer needs a plain byte pipeline whose
+        # decoded size can be checked first: Blosc (its header) or no compressor.
+        self.can_decode_into = (not self.filters and self.dtype != object
+                                and getattr(compressor, "codec_id", "blosc") == "blosc")
 
     # --- encoding --------------------------------------------------------------------
 
@@ -109,8 +138,8 @@ class ChunkCodec:
             raise
         except Exception as exc:  # codec errors come in many types
             raise ChunkEncodeError(f"cannot encode chunk {key!r} of {self.name}: {exc}") from exc
-        arr = ensure_ndarray_like(buf)
-        return memoryview(arr.reshape(-1, order="A")).cast("B")
+        arr = ensure_ndarray_like(buf).reshape(-1, order="A")
+        return memoryview(arr.view(np.uint8))  # via uint8: datetime arrays export no buffer
 
     # --- decoding --------------------------------------------------------------------
 
@@ -122,25 +151,50 @@ class ChunkCodec:
                 f"allow_pickle=True, or set {ALLOW_PICKLE_ENV}=1, if you trust this store."
             )
 
+    def _check_blosc_header(self, cdata: Any, key: str, expected_nbytes: int | None) -> None:
+        """Blosc can return garbage for a truncated buffer; its header says how long the
+        buffer must be and how many bytes it decodes to."""
+        view = memoryview(cdata).cast("B")
+        size = view.nbytes
+        if size < _BLOSC_HEADER.size:
+            raise ChunkDecodeError(
+                f"chunk {key!r} of {self.name} is {size} bytes, shorter than a Blosc header: truncated"
+            )
+        _, _, _, _, nbytes, _, cbytes = _BLOSC_HEADER.unpack_from(view)
+        if cbytes != size:
+            raise ChunkDecodeError(
+                f"chunk {key!r} of {self.name} is {size} bytes but its Blosc header says {cbytes}: "
+                "the chunk is truncated or corrupted"
+            )
+        if expected_nbytes is not None and nbytes != expected_nbytes:
+            raise ChunkDecodeError(
+                f"chunk {key!r} of {self.name} decodes to {nbytes} bytes, expected {expected_nbytes}; "
+                "the chunk is corrupted or was written with other metadata"
+            )
+
     def decode(self, cdata: Any, key: str = "", shape: tuple[int, ...] | None = None) -> np.ndarray:
         """Decode stored bytes into a new ndarray of the full chunk shape."""
         self._check_safe(key)
         expected = shape or self.chunks
+        n_expected = int(np.prod(expected, dtype=np.int64))
         try:
+            if getattr(self.decompressor, "codec_id", None) == "blosc":
+                self._check_blosc_header(cdata, key, None)
             buf: Any = self.decompressor.decode(cdata) if self.decompressor is not None else cdata
-            for f in reversed(self.filters):
+            for f in reversed(self.filter_decoders):
                 buf = f.decode(buf)
             arr = ensure_ndarray_like(buf)
+            if self.dtype != object:
+                if arr.dtype != self.dtype:
+                    arr = arr.reshape(-1, order="A").view(self.dtype)
+            elif arr.dtype != object:
+                raise ChunkDecodeError(
+                    f"cannot decode chunk {key!r} of {self.name}: object arrays need an object codec filter"
+                )
+        except ChunkDecodeError:
+            raise
         except Exception as exc:
             raise ChunkDecodeError(f"cannot decode chunk {key!r} of {self.name}: {exc}") from exc
-        if self.dtype != object:
-            if arr.dtype != self.dtype:
-                arr = arr.reshape(-1, order="A").view(self.dtype)
-        elif arr.dtype != object:
-            raise ChunkDecodeError(
-                f"cannot decode chunk {key!r} of {self.name}: object arrays need an object codec filter"
-            )
-        n_expected = int(np.prod(expected, dtype=np.int64))
         if arr.size != n_expected:
             raise ChunkDecodeError(
                 f"chunk {key!r} of {self.name} decoded to {arr.size} items, expected {n_expected} "
@@ -151,16 +205,19 @@ class ChunkCodec:
 
     def decode_into(self, cdata: Any, out: np.ndarray, key: str = "") -> None:
         """Decode straight into ``out``, which must be contiguous in the array's order,
-        of the full chunk shape and dtype (checked by the caller)."""
+        of the full chunk shape and dtype (checked by the caller). Only for pipelines
+        with ``can_decode_into``: the decoded size is checked before writing."""
         self._check_safe(key)
         flat = out.reshape(-1, order="A")
+        if self.compressor is not None:
+            self._check_blosc_header(cdata, key, flat.nbytes)
         try:
             if self.compressor is not None:
                 self.decompressor.decode(cdata, out=flat)
             else:
-                src = np.frombuffer(cdata, dtype=self.dtype)
-                if src.size != flat.size:
-                    raise ValueError(f"{src.size} items stored, {flat.size} expected")
-                flat[...] = src
+                src = np.frombuffer(cdata, dtype=np.uint8)
+                if src.size != flat.nbytes:
+                    raise ValueError(f"{src.size} bytes stored, {flat.nbytes} expected")
+                flat.view(np.uint8)[...] = src
         except Exception as exc:
             raise ChunkDecodeError(f"cannot decode chunk {key!r} of {self.name}: {exc}") from exc

@@ -105,11 +105,12 @@ def require_parent_groups(store: Store, path: str, overwrite: bool = False) -> N
     if not path:
         return
     segments = path.split("/")
-    for i in range(len(segments)):
-        parent = "/".join(segments[:i])
-        if contains_array(store, parent):
-            if not overwrite:
-                raise ContainsArrayError(parent)
+    parents = ["/".join(segments[:i]) for i in range(len(segments))]
+    blocking = [p for p in parents if contains_array(store, p)]
+    if blocking and not overwrite:
+        raise ContainsArrayError(blocking[0])  # checked before anything is written
+    for parent in parents:
+        if parent in blocking:
             rmdir(store, parent)
             store[_prefix(parent) + GROUP_META_KEY] = GroupMetadata().to_json()
         elif not contains_group(store, parent):
