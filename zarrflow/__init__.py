@@ -9,7 +9,9 @@ __version__ = "0.1.0"
 
 from zarrflow import errors
 from zarrflow.core.array import Array
+from zarrflow.core.consolidated import check_consolidated, consolidate_metadata, open_consolidated
 from zarrflow.core.convenience import LazyLoader, load, open, save, save_array, save_group
+from zarrflow.core.copying import copy, copy_all, copy_store
 from zarrflow.core.creation import (
     array,
     create,
@@ -27,22 +29,32 @@ from zarrflow.core.creation import (
 from zarrflow.core.hierarchy import Group, group, open_group
 from zarrflow.core.pool import get_num_threads, set_num_threads
 from zarrflow.core.tree import tree
+from zarrflow.errors import CopyError, MetadataError
 from zarrflow.storage import (
     DirectoryStore,
     KVStore,
     MemoryStore,
     NestedDirectoryStore,
 )
+from zarrflow.storage.consolidated import ConsolidatedMetadataStore
 
 __all__ = [
     "Array",
+    "ConsolidatedMetadataStore",
+    "CopyError",
     "DirectoryStore",
     "Group",
     "KVStore",
     "LazyLoader",
     "MemoryStore",
+    "MetadataError",
     "NestedDirectoryStore",
     "array",
+    "check_consolidated",
+    "consolidate_metadata",
+    "copy",
+    "copy_all",
+    "copy_store",
     "create",
     "empty",
     "empty_like",
@@ -56,6 +68,7 @@ __all__ = [
     "ones_like",
     "open",
     "open_array",
+    "open_consolidated",
     "open_group",
     "open_like",
     "save",

@@ -1,15 +1,24 @@
-"""``open``, ``save`` and ``load``: one call to reach an array or a group by path."""
+"""``open``, ``save`` and ``load``: one call to reach an array or a group by path.
+
+zarr 2's ``zarr.convenience`` also holds ``tree``, the copy functions and
+consolidated metadata; they live in ``core/tree``, ``core/copying`` and
+``core/consolidated`` and are re-exported here under their zarr 2 names.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
 from zarrflow.core import hierarchy
 from zarrflow.core.array import Array
+from zarrflow.core.consolidated import check_consolidated, consolidate_metadata, open_consolidated
+from zarrflow.core.copying import copy, copy_all, copy_store
 from zarrflow.core.creation import array as _array
 from zarrflow.core.creation import open_array
+from zarrflow.core.tree import tree
 from zarrflow.errors import PathNotFoundError
 from zarrflow.storage import contains_array, contains_group, normalize_storage_path
 from zarrflow.storage.memory import MemoryStore
@@ -87,26 +96,34 @@ def save(store: Any, *args: Any, zarr_version: int | None = None, path: str | No
         save_group(store, *args, path=path, **kwargs)
 
 
-class LazyLoader:
-    """Read-only mapping of a group's arrays, each loaded into memory on access."""
+class LazyLoader(Mapping):
+    """Read-only mapping of a group's arrays by name, each loaded into memory (as a
+    NumPy array) on first access and kept."""
 
     def __init__(self, grp: hierarchy.Group):
         self.group = grp
         self.cache: dict[str, np.ndarray] = {}
 
+    @property
+    def grp(self) -> hierarchy.Group:
+        """The group (zarr 2's attribute name)."""
+        return self.group
+
     def __getitem__(self, item: str) -> np.ndarray:
         if item not in self.cache:
+            if item not in self:
+                raise KeyError(item)
             self.cache[item] = self.group[item][...]
         return self.cache[item]
 
     def __contains__(self, item: object) -> bool:
-        return item in self.group.array_keys()
+        return isinstance(item, str) and contains_array(self.group.store, self.group._item_path(item))
 
-    def keys(self) -> list[str]:
-        """Names of the group's arrays."""
+    def keys(self) -> list[str]:  # type: ignore[override]
+        """Names of the group's arrays, sorted."""
         return list(self.group.array_keys())
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(self.keys())
 
     def __len__(self) -> int:
@@ -125,3 +142,20 @@ def load(store: Any, zarr_version: int | None = None, path: str | None = None) -
     if contains_group(store, path):
         return LazyLoader(hierarchy.Group(store, path=path, read_only=True))
     raise PathNotFoundError(path)
+
+
+__all__ = [
+    "LazyLoader",
+    "check_consolidated",
+    "consolidate_metadata",
+    "copy",
+    "copy_all",
+    "copy_store",
+    "load",
+    "open",
+    "open_consolidated",
+    "save",
+    "save_array",
+    "save_group",
+    "tree",
+]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import keyword
+from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 
 import numpy as np
@@ -28,9 +29,14 @@ from zarrflow.storage.normalize import normalize_store_arg
 _MODES = ("r", "r+", "a", "w", "w-", "x")
 
 
-class Group:
-    """A group in a store: members are reached by name (``g['foo/bar']``), created
-    with ``create_group``/``zeros``/``create_dataset``..., and listed in sorted order.
+class Group(MutableMapping):
+    """A group in a store: members are reached by name (``g['foo/bar']``, or
+    ``g.foo`` for names that are Python identifiers), created with
+    ``create_group``/``zeros``/``create_dataset``..., and listed in sorted order.
+
+    A group is a mutable mapping of member names to members (as in zarr 2):
+    ``keys()``, ``values()``, ``items()``, ``get()`` and ``in`` work as for a dict;
+    ``g[name] = data`` creates (replacing) an array; ``del g[name]`` removes a member.
     """
 
     def __init__(self, store: Any, path: str | None = None, read_only: bool = False, chunk_store: Any = None,
@@ -174,17 +180,20 @@ class Group:
         if self._chunk_store is not None:
             rmdir(self._chunk_store, self._item_path(item))
 
-    def keys(self) -> Iterator[str]:
-        """Member names, sorted."""
-        return iter(self)
+    def __getattr__(self, item: str) -> Array | Group:
+        # Members by attribute (``root.foo``); private and IPython probe names never
+        # reach the store (and are not looked up before __init__ has run).
+        if item.startswith("_") or "_store" not in self.__dict__:
+            raise AttributeError(item)
+        try:
+            return self[item]
+        except KeyError as exc:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute or member {item!r}") from exc
 
-    def values(self) -> Iterator[Array | Group]:
-        """Members, in name order."""
-        return (self[k] for k in self)
-
-    def items(self) -> Iterator[tuple[str, Array | Group]]:
-        """``(name, member)`` pairs, in name order."""
-        return ((k, self[k]) for k in self)
+    def __dir__(self) -> list[str]:
+        names = set(super().__dir__())
+        names.update(k for k in self if k.isidentifier() and not keyword.iskeyword(k))
+        return sorted(names)
 
     def group_keys(self) -> Iterator[str]:
         """Names of the child groups."""
@@ -196,17 +205,21 @@ class Group:
                 for k in self._member_kinds()[1])
 
     def array_keys(self, recurse: bool = False) -> Iterator[str]:
-        """Names of the child arrays (with ``recurse``, of all descendants, as paths)."""
-        if not recurse:
-            return iter(self._member_kinds()[0])
-        return (name for name, node in self._walk() if isinstance(node, Array))
+        """Names of the child arrays; with ``recurse``, of every descendant array too,
+        depth first (each by its own name, as zarr 2 does)."""
+        return (name for name, _ in self._array_iter(recurse, load=False))
 
     def arrays(self, recurse: bool = False) -> Iterator[tuple[str, Array]]:
-        """``(name, array)`` pairs of the child arrays."""
-        if not recurse:
-            return ((k, Array(self._store, path=self._key_prefix + k, **self._member_kwargs()))
-                    for k in self._member_kinds()[0])
-        return ((name, node) for name, node in self._walk() if isinstance(node, Array))
+        """``(name, array)`` pairs of the child arrays (``recurse``: as ``array_keys``)."""
+        return ((name, node) for name, node in self._array_iter(recurse, load=True))
+
+    def _array_iter(self, recurse: bool, load: bool) -> Iterator[tuple[str, Any]]:
+        for name in sorted(listdir(self._store, self._path)):
+            path = self._key_prefix + name
+            if contains_array(self._store, path):
+                yield name, (Array(self._store, path=path, **self._member_kwargs()) if load else None)
+            elif recurse and contains_group(self._store, path):
+                yield from Group(self._store, path=path, **self._member_kwargs())._array_iter(recurse, load)
 
     def _walk(self, base: str = "") -> Iterator[tuple[str, Array | Group]]:
         for name in self:
@@ -279,9 +292,12 @@ class Group:
 
     def _create_array(self, factory: Callable[..., Array], name: str, **kwargs: Any) -> Array:
         self._check_writable()
+        path = self._item_path(name)
+        if not kwargs.get("overwrite"):
+            _check_no_array_ancestor(self._store, path)
         kwargs.setdefault("synchronizer", self._synchronizer)
         kwargs.setdefault("cache_attrs", self._attrs.cache)
-        return factory(store=self._store, path=self._item_path(name), chunk_store=self._chunk_store, **kwargs)
+        return factory(store=self._store, path=path, chunk_store=self._chunk_store, **kwargs)
 
     def create_dataset(self, name: str, **kwargs: Any) -> Array:
         """h5py-style: create an array, from ``data=`` if given."""
@@ -414,8 +430,20 @@ def init_group(store: Store, path: str = "", overwrite: bool = False, chunk_stor
         raise ContainsArrayError(path)
     elif contains_group(store, path):
         raise ContainsGroupError(path)
+    else:
+        _check_no_array_ancestor(store, path)
     creation.require_parent_groups(store, path, overwrite=overwrite)
     store[(path + "/" if path else "") + GROUP_META_KEY] = GroupMetadata().to_json()
+
+
+def _check_no_array_ancestor(store: Store, path: str) -> None:
+    """Raise ContainsArrayError naming the first ancestor of ``path`` that is an array,
+    before anything is written (a member cannot be created inside an array)."""
+    segments = path.split("/") if path else []
+    for i in range(len(segments)):
+        parent = "/".join(segments[:i])
+        if contains_array(store, parent):
+            raise ContainsArrayError(parent)
 
 
 def group(store: Any = None, overwrite: bool = False, chunk_store: Any = None, cache_attrs: bool = True,

@@ -14,6 +14,7 @@ default_compressor = Blosc(cname="lz4", clevel=5, shuffle=Blosc.SHUFFLE)
 from collections.abc import MutableMapping  # noqa: E402
 
 from zarrflow.storage.base import Store, ensure_bytes  # noqa: E402
+from zarrflow.storage.consolidated import ConsolidatedMetadataStore  # noqa: E402
 from zarrflow.storage.directory import DirectoryStore, NestedDirectoryStore  # noqa: E402
 from zarrflow.storage.kvstore import KVStore  # noqa: E402
 from zarrflow.storage.memory import MemoryStore  # noqa: E402
@@ -26,6 +27,7 @@ from zarrflow.storage.paths import (  # noqa: E402
 )
 
 __all__ = [
+    "ConsolidatedMetadataStore",
     "DirectoryStore",
     "KVStore",
     "MemoryStore",
