@@ -294,6 +294,17 @@ def open_like(a: Any, path: Any, **kwargs: Any) -> Array:
     return open_array(path, **kwargs)
 
 
+def _open_array_fill(fill_value: Any, dtype: Any) -> Any:
+    """zarr 2's ``open_array`` casts the fill value to the requested dtype first (so the
+    default 0 becomes '0' for a str dtype); ``create`` does not. Kept for identical files."""
+    if fill_value is None:
+        return None
+    try:
+        return np.array(fill_value, dtype=dtype)[()]
+    except (TypeError, ValueError):
+        return fill_value  # shorthands like 'array:i4': normalised later, as create() does
+
+
 def open_array(
     store: Any = None,
     mode: str = "a",
@@ -339,8 +350,8 @@ def open_array(
         if shape is None:
             raise TypeError(f"no array at {path or 'the store root'!r}; pass shape= to create one (mode {mode!r})")
         sep = dimension_separator or getattr(store, "dimension_separator", None)
-        meta = build_array_metadata(shape, chunks, dtype, compressor, fill_value, order, filters,
-                                    object_codec, sep)
+        meta = build_array_metadata(shape, chunks, dtype, compressor, _open_array_fill(fill_value, dtype),
+                                    order, filters, object_codec, sep)
         init_array(store, meta, path=path, overwrite=overwrite, chunk_store=chunk_store)
         return meta
 
