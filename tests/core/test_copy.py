@@ -337,8 +337,6 @@ def test_copy_to_h5py(tmp_path):
         assert zarrflow.copy(source["g"], f, if_exists="skip", log=lines.append) == (1, 1, 0)
 
 
-@pytest.mark.xfail(reason="zarrflow.Array reads of 0-d arrays from a fresh handle return garbage "
-                          "(chunk_io._direct_destination decodes into a copy); not a copy bug", strict=False)
 def test_copy_zero_d(tmp_path):
     source = zarrflow.group()
     source.array("s", np.array(2.5))

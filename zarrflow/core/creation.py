@@ -350,6 +350,8 @@ def open_array(
         if shape is None:
             raise TypeError(f"no array at {path or 'the store root'!r}; pass shape= to create one (mode {mode!r})")
         sep = dimension_separator or getattr(store, "dimension_separator", None)
+        if sep is None and isinstance(store, KVStore):
+            sep = "."  # zarr 2's open_array records '.' for plain mappings (not for its stores)
         meta = build_array_metadata(shape, chunks, dtype, compressor, _open_array_fill(fill_value, dtype),
                                     order, filters, object_codec, sep)
         init_array(store, meta, path=path, overwrite=overwrite, chunk_store=chunk_store)
