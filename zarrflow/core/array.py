@@ -17,6 +17,7 @@ import numpy as np
 
 from zarrflow.core import chunk_io
 from zarrflow.core.attrs import Attributes
+from zarrflow.core.node import Node
 from zarrflow.core.chunks import chunk_key, chunk_key_pattern, grid_shape, normalize_shape
 from zarrflow.core.codecs import ChunkCodec
 from zarrflow.core.indexing import (
@@ -46,7 +47,7 @@ def _as_store(store: Any) -> Store:
     raise TypeError(f"a store must be a MutableMapping, got {type(store).__name__}")
 
 
-class Array:
+class Array(Node):
     """A Zarr v2 array: NumPy-style reads and writes, chunk by chunk, through a store.
 
     Parameters mirror zarr-python 2.x: ``store`` (any MutableMapping), ``path`` within
@@ -126,21 +127,6 @@ class Array:
     # --- properties ------------------------------------------------------------------
 
     @property
-    def store(self) -> Store:
-        """The store holding the array's metadata (and chunks unless ``chunk_store``)."""
-        return self._store
-
-    @property
-    def chunk_store(self) -> Store:
-        """The store holding the chunks."""
-        return self._store if self._chunk_store is None else self._chunk_store
-
-    @property
-    def path(self) -> str:
-        """The array's path within the store ('' at the root)."""
-        return self._path
-
-    @property
     def name(self) -> str | None:
         """The h5py-style name: '/' + path, or None at the store root."""
         return "/" + self._path if self._path else None
@@ -203,16 +189,6 @@ class Array:
     def order(self) -> str:
         """Memory layout of items within each chunk: 'C' or 'F'."""
         return self._meta.order
-
-    @property
-    def synchronizer(self) -> Any:
-        """The synchronizer guarding concurrent writers, or None."""
-        return self._synchronizer
-
-    @property
-    def attrs(self) -> Attributes:
-        """User attributes (JSON), stored in ``.zattrs``."""
-        return self._attrs
 
     @property
     def ndim(self) -> int:
@@ -524,6 +500,8 @@ class Array:
             yield from self[pos:stop]
             pos = stop
 
+    __hash__ = Node.__hash__  # defining __eq__ would otherwise unset it
+
     def __eq__(self, other: object) -> bool:
         return (
             isinstance(other, Array)
@@ -531,9 +509,6 @@ class Array:
             and self.read_only == other.read_only
             and self.path == other.path
         )
-
-    def __hash__(self) -> int:
-        return hash((type(self._store).__name__, self._path, self._read_only))
 
     def __repr__(self) -> str:
         r = f"<{type(self).__module__}.{type(self).__name__}"
@@ -557,18 +532,6 @@ class Array:
     def __setstate__(self, state: dict) -> None:
         self._allow_pickle = state["allow_pickle"]
         self._set_metadata(self._meta)
-
-    def _repr_html_(self) -> str:
-        return self.info._repr_html_()
-
-    def __enter__(self) -> Array:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        close = getattr(self._store, "close", None)
-        if close is not None:
-            close()
-
 
 Array.__module__ = "zarrflow"
 

@@ -30,7 +30,7 @@ from zarrflow.core.metadata import (
     json_dumps,
     json_loads,
 )
-from zarrflow.errors import ConsolidatedMetadataStaleError, MetadataError
+from zarrflow.errors import ConsolidatedMetadataStaleError
 from zarrflow.storage import contains_array, normalize_storage_path
 from zarrflow.storage.base import Store
 from zarrflow.storage.consolidated import ConsolidatedMetadataStore

@@ -99,17 +99,24 @@ def build_array_metadata(
     )
 
 
+def ancestor_arrays(store: Store, path: str) -> list[str]:
+    """Paths of the ancestors of ``path`` that hold an array (nothing may live inside one)."""
+    segments = path.split("/") if path else []
+    parents = ["/".join(segments[:i]) for i in range(len(segments))]
+    return [p for p in parents if contains_array(store, p)]
+
+
 def require_parent_groups(store: Store, path: str, overwrite: bool = False) -> None:
     """Make every ancestor of ``path`` a group (zarr 2 semantics): missing ones are
-    created; an array in the way raises ContainsArrayError unless ``overwrite``."""
+    created; an array in the way raises ContainsArrayError unless ``overwrite``, and
+    that check happens before anything is written."""
     if not path:
         return
-    segments = path.split("/")
-    parents = ["/".join(segments[:i]) for i in range(len(segments))]
-    blocking = [p for p in parents if contains_array(store, p)]
+    blocking = ancestor_arrays(store, path)
     if blocking and not overwrite:
-        raise ContainsArrayError(blocking[0])  # checked before anything is written
-    for parent in parents:
+        raise ContainsArrayError(blocking[0])
+    segments = path.split("/")
+    for parent in ("/".join(segments[:i]) for i in range(len(segments))):
         if parent in blocking:
             rmdir(store, parent)
             store[_prefix(parent) + GROUP_META_KEY] = GroupMetadata().to_json()
@@ -117,15 +124,12 @@ def require_parent_groups(store: Store, path: str, overwrite: bool = False) -> N
             store[_prefix(parent) + GROUP_META_KEY] = GroupMetadata().to_json()
 
 
-def init_array(store: Store, meta: ArrayMetadata, path: str = "", overwrite: bool = False,
-               chunk_store: Store | None = None) -> None:
-    """Write ``.zarray`` for ``meta`` at ``path`` (and the parent groups).
-
-    With ``overwrite`` whatever was at ``path`` is removed first, but only after the
-    metadata has been built and validated by the caller.
-    """
+def prepare_node(store: Store, path: str, overwrite: bool, chunk_store: Store | None, what: str) -> None:
+    """Make room for a new array or group at ``path``: with ``overwrite`` remove what is
+    there; otherwise refuse an existing array or group, or an array ancestor. Then make
+    the parents groups. Callers validate the new metadata before calling this."""
     if getattr(store, "read_only", False):
-        raise ReadOnlyError(f"cannot create an array at {path!r}: the store is read-only")
+        raise ReadOnlyError(f"cannot create {what} at {path!r}: the store is read-only")
     if overwrite:
         rmdir(store, path)
         if chunk_store is not None:
@@ -135,6 +139,16 @@ def init_array(store: Store, meta: ArrayMetadata, path: str = "", overwrite: boo
     elif contains_group(store, path):
         raise ContainsGroupError(path)
     require_parent_groups(store, path, overwrite=overwrite)
+
+
+def init_array(store: Store, meta: ArrayMetadata, path: str = "", overwrite: bool = False,
+               chunk_store: Store | None = None) -> None:
+    """Write ``.zarray`` for ``meta`` at ``path`` (and the parent groups).
+
+    With ``overwrite`` whatever was at ``path`` is removed first, but only after the
+    metadata has been built and validated by the caller.
+    """
+    prepare_node(store, path, overwrite, chunk_store, "an array")
     store[_prefix(path) + ARRAY_META_KEY] = meta.to_json()
 
 

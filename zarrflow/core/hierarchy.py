@@ -11,6 +11,7 @@ import numpy as np
 from zarrflow.core import creation
 from zarrflow.core.array import Array, _store_type_name
 from zarrflow.core.attrs import Attributes
+from zarrflow.core.node import Node
 from zarrflow.core.chunks import normalize_shape
 from zarrflow.core.info import InfoReporter, type_name
 from zarrflow.core.metadata import ATTRS_KEY, GROUP_META_KEY, GroupMetadata
@@ -29,7 +30,7 @@ from zarrflow.storage.normalize import normalize_store_arg
 _MODES = ("r", "r+", "a", "w", "w-", "x")
 
 
-class Group(MutableMapping):
+class Group(Node, MutableMapping):
     """A group in a store: members are reached by name (``g['foo/bar']``, or
     ``g.foo`` for names that are Python identifiers), created with
     ``create_group``/``zeros``/``create_dataset``..., and listed in sorted order.
@@ -63,21 +64,6 @@ class Group(MutableMapping):
     # --- properties ------------------------------------------------------------------
 
     @property
-    def store(self) -> Store:
-        """The store holding the hierarchy's metadata."""
-        return self._store
-
-    @property
-    def chunk_store(self) -> Store:
-        """The store holding array chunks."""
-        return self._store if self._chunk_store is None else self._chunk_store
-
-    @property
-    def path(self) -> str:
-        """The group's path within the store ('' for the root)."""
-        return self._path
-
-    @property
     def name(self) -> str:
         """The h5py-style name: '/' for the root, else '/' + path."""
         return "/" + self._path if self._path else "/"
@@ -91,16 +77,6 @@ class Group(MutableMapping):
     def read_only(self) -> bool:
         """True when members and attributes cannot be changed."""
         return self._read_only
-
-    @property
-    def synchronizer(self) -> Any:
-        """The synchronizer passed on to members, or None."""
-        return self._synchronizer
-
-    @property
-    def attrs(self) -> Attributes:
-        """User attributes (JSON), stored in ``.zattrs``."""
-        return self._attrs
 
     @property
     def info(self) -> InfoReporter:
@@ -293,8 +269,6 @@ class Group(MutableMapping):
     def _create_array(self, factory: Callable[..., Array], name: str, **kwargs: Any) -> Array:
         self._check_writable()
         path = self._item_path(name)
-        if not kwargs.get("overwrite"):
-            _check_no_array_ancestor(self._store, path)
         kwargs.setdefault("synchronizer", self._synchronizer)
         kwargs.setdefault("cache_attrs", self._attrs.cache)
         return factory(store=self._store, path=path, chunk_store=self._chunk_store, **kwargs)
@@ -383,27 +357,15 @@ class Group(MutableMapping):
         r = f"<{type(self).__module__}.{type(self).__name__} {self.name!r}"
         return r + (" read-only>" if self._read_only else ">")
 
+    __hash__ = Node.__hash__  # defining __eq__ would otherwise unset it
+
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, Group) and self._store == other._store
                 and self._read_only == other._read_only and self._path == other._path)
 
-    def __hash__(self) -> int:
-        return hash((type(self._store).__name__, self._path, self._read_only))
-
     def __reduce__(self):
         return (_rebuild_group, (self._store, self._path, self._read_only, self._chunk_store,
                                  self._attrs.cache, self._synchronizer))
-
-    def __enter__(self) -> Group:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        close = getattr(self._store, "close", None)
-        if close is not None:
-            close()
-
-    def _repr_html_(self) -> str:
-        return self.info._repr_html_()
 
     def _ipython_key_completions_(self) -> list[str]:
         return sorted(self)
@@ -420,30 +382,8 @@ def _rebuild_group(store, path, read_only, chunk_store, cache_attrs, synchronize
 def init_group(store: Store, path: str = "", overwrite: bool = False, chunk_store: Store | None = None) -> None:
     """Write ``.zgroup`` at ``path`` (and its parents); with ``overwrite`` remove what
     was there first, otherwise refuse to replace an array or a group."""
-    if getattr(store, "read_only", False):
-        raise ReadOnlyError(f"cannot create a group at {path!r}: the store is read-only")
-    if overwrite:
-        rmdir(store, path)
-        if chunk_store is not None:
-            rmdir(chunk_store, path)
-    elif contains_array(store, path):
-        raise ContainsArrayError(path)
-    elif contains_group(store, path):
-        raise ContainsGroupError(path)
-    else:
-        _check_no_array_ancestor(store, path)
-    creation.require_parent_groups(store, path, overwrite=overwrite)
+    creation.prepare_node(store, path, overwrite, chunk_store, "a group")
     store[(path + "/" if path else "") + GROUP_META_KEY] = GroupMetadata().to_json()
-
-
-def _check_no_array_ancestor(store: Store, path: str) -> None:
-    """Raise ContainsArrayError naming the first ancestor of ``path`` that is an array,
-    before anything is written (a member cannot be created inside an array)."""
-    segments = path.split("/") if path else []
-    for i in range(len(segments)):
-        parent = "/".join(segments[:i])
-        if contains_array(store, parent):
-            raise ContainsArrayError(parent)
 
 
 def group(store: Any = None, overwrite: bool = False, chunk_store: Any = None, cache_attrs: bool = True,
