@@ -1,0 +1,70 @@
+"""zarrflow and zarr-python 2.18 through the same zarr-2 API calls.
+
+The engine module is picked by name: ``zarrflow`` (``import zarrflow as zarr``) in the
+main venv, ``zarr`` in the zarr 2.18 venv. Nothing here imports zarrflow unless asked
+to, so this module also loads where zarrflow is absent.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import numcodecs
+
+from benchmarks.impls.base import ImplUnavailable
+from benchmarks.impls.engine import EngineRunner
+from benchmarks.workloads import Workload
+
+
+def load(module_name: str):
+    """Import the engine, or raise :class:`ImplUnavailable` saying why not."""
+    try:
+        zarr = importlib.import_module(module_name)
+    except Exception as exc:  # noqa: BLE001 - a half-written engine may raise anything
+        raise ImplUnavailable(f"cannot import {module_name}: {type(exc).__name__}: {exc}") from exc
+    if module_name == "zarr" and not str(getattr(zarr, "__version__", "")).startswith("2."):
+        raise ImplUnavailable(f"zarr {zarr.__version__} is not zarr-python 2.x")
+    if not callable(getattr(zarr, "open", None)):
+        raise ImplUnavailable(f"{module_name} does not provide open() yet")
+    return zarr
+
+
+class V2Adapter:
+    """zarr-2 API calls on a DirectoryStore given by path."""
+
+    def __init__(self, zarr):
+        self.zarr = zarr
+
+    def create(self, path: str, wl: Workload):
+        return self.zarr.open(path, mode="w", shape=wl.shape, chunks=wl.chunks, dtype=wl.dtype,
+                              compressor=numcodecs.get_codec(dict(wl.compressor)))
+
+    def open(self, path: str):
+        return self.zarr.open(path, mode="r")
+
+    def write_full(self, z, a) -> None:
+        z[:] = a
+
+    def read_full(self, z):
+        return z[:]
+
+    def read_basic(self, z, sel):
+        return z[sel]
+
+    def read_point(self, z, idx):
+        return z[idx]
+
+    def read_vindex(self, z, sel):
+        return z.vindex[sel]
+
+    def read_oindex(self, z, sel):
+        return z.oindex[sel]
+
+
+def make_runner(wl: Workload, workdir: str, module: str = "zarrflow", **_opts) -> EngineRunner:
+    return EngineRunner(V2Adapter(load(module)), wl, workdir)
+
+
+def versions(module: str = "zarrflow", **_opts) -> dict:
+    mod = importlib.import_module(module)
+    return {module: getattr(mod, "__version__", "?")}

@@ -1,0 +1,62 @@
+"""Create the zarr-python 2.18 venv the ``zarr2`` implementation runs in.
+
+    python -m benchmarks.setup_oracles [--venv .venv-zarr2]
+
+zarr 2 and zarr 3 cannot share a venv, so zarr 2.18 lives in its own one
+(``pip install 'zarr>=2.18,<3'``, which brings numpy and numcodecs). Nothing is
+done when the venv already imports zarr 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_VENV = REPO_ROOT / ".venv-zarr2"
+REQUIREMENT = "zarr>=2.18,<3"
+
+
+def venv_python(root: Path) -> Path:
+    return root / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def imports_zarr2(python: Path) -> bool:
+    """Does ``python`` import a zarr 2.x?"""
+    if not python.exists():
+        return False
+    code = "import zarr, sys; sys.exit(0 if zarr.__version__.startswith('2.') else 1)"
+    return subprocess.run([str(python), "-c", code], capture_output=True).returncode == 0
+
+
+def ensure_zarr2_python(root: Path = DEFAULT_VENV) -> Path:
+    """The venv's Python, after creating the venv if needed; RuntimeError if pip fails."""
+    python = venv_python(root)
+    if imports_zarr2(python):
+        return python
+    venv.EnvBuilder(with_pip=True, clear=True).create(root)
+    proc = subprocess.run([str(python), "-m", "pip", "install", "-q", REQUIREMENT],
+                          capture_output=True, text=True)
+    if proc.returncode != 0 or not imports_zarr2(python):
+        raise RuntimeError(f"could not build the zarr 2.18 venv at {root}: {proc.stderr[-2000:]}")
+    return python
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="Create the zarr 2.18 venv for the benchmarks.")
+    p.add_argument("--venv", type=Path, default=DEFAULT_VENV, help="venv directory (default: %(default)s)")
+    args = p.parse_args(argv)
+    try:
+        print(ensure_zarr2_python(args.venv))
+    except RuntimeError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
