@@ -196,21 +196,83 @@ def _read_projections(array: Array, projections: Sequence[ChunkProjection], out:
             part = part.squeeze(axis=drop_axes)
         out[p.out_selection] = part
 
+    groups = _thin_chunk_groups(projections, meta, out) if direct_ok else None
+
+    def process_group(indices: list[int], cdatas: list[Any]) -> None:
+        if len(indices) == 1:
+            process(indices[0], cdatas[0])
+            return
+        # Chunks thin along the last axis land on strided output: decode a run of them
+        # side by side, then copy the run in one pass that fills whole cache lines.
+        scratch = np.empty((len(indices), *meta.chunks), dtype=meta.dtype)
+        for j, (i, cdata) in enumerate(zip(indices, cdatas)):
+            if cdata is None:
+                scratch[j] = missing_fill
+            else:
+                codec.decode_into(cdata, scratch[j], keys[i])
+        first, last = projections[indices[0]].out_selection, projections[indices[-1]].out_selection
+        dest = out[(*first[:-1], slice(first[-1].start, last[-1].stop))]
+        dest.reshape(*dest.shape[:-1], len(indices), meta.chunks[-1])[...] = np.moveaxis(scratch, 0, -2)
+
+    if groups is None:
+        groups = [[i] for i in range(len(keys))]
+    group_bytes = codec.nbytes * max(len(g) for g in groups)
+
     if getattr(store, "supports_concurrent_getitems", False):
-        for start in range(0, len(keys), FETCH_BATCH):
-            batch = range(start, min(start + FETCH_BATCH, len(keys)))
-            found = store.getitems([keys[i] for i in batch])
-            run_all(lambda i: process(i, found.get(keys[i])), batch)
+        start = 0
+        while start < len(groups):
+            batch, n = [], 0
+            while start < len(groups) and (not batch or n + len(groups[start]) <= FETCH_BATCH):
+                batch.append(groups[start])
+                n += len(groups[start])
+                start += 1
+            found = store.getitems([keys[i] for g in batch for i in g])
+            run_all(lambda g: process_group(g, [found.get(keys[i]) for i in g]), batch, item_bytes=group_bytes)
         return
 
-    def fetch_and_process(i: int) -> None:
+    def fetch(i: int) -> Any:
         try:
-            cdata = store[keys[i]]
+            return store[keys[i]]
         except KeyError:
-            cdata = None
-        process(i, cdata)
+            return None
 
-    run_all(fetch_and_process, range(len(keys)))
+    run_all(lambda g: process_group(g, [fetch(i) for i in g]), groups, item_bytes=group_bytes)
+
+
+#: Runs of thin chunks are grouped until their last-axis extent fills this many bytes.
+CACHE_LINE_BYTES = 64
+
+
+def _thin_chunk_groups(projections: Sequence[ChunkProjection], meta: Any, out: np.ndarray) -> list[list[int]] | None:
+    """Group whole interior chunks that are adjacent along the last axis when each one
+    covers less than a cache line of an output row (e.g. image stacks chunked one slice
+    at a time); None when no grouping applies. Projections come in C order."""
+    clast = meta.chunks[-1] if meta.chunks else 0
+    row_bytes = clast * meta.dtype.itemsize
+    if meta.order != "C" or out.ndim < 2 or not out.flags.c_contiguous or row_bytes >= CACHE_LINE_BYTES:
+        return None
+    size = min(16, -(-CACHE_LINE_BYTES // row_bytes))
+    groups: list[list[int]] = []
+    for i, p in enumerate(projections):
+        groupable = (p.is_complete and not _is_edge(p, meta.shape, meta.chunks)
+                     and isinstance(p.out_selection, tuple) and all(isinstance(s, slice) for s in p.out_selection))
+        if groupable and groups and len(groups[-1]) < size:
+            q = projections[groups[-1][-1]]
+            if (q.chunk_coords[:-1] == p.chunk_coords[:-1] and q.chunk_coords[-1] + 1 == p.chunk_coords[-1]
+                    and q.out_selection[:-1] == p.out_selection[:-1] and q.out_selection[-1].stop == p.out_selection[-1].start
+                    and _groupable_tail(projections, groups[-1], meta)):
+                groups[-1].append(i)
+                continue
+        groups.append([i])
+    if all(len(g) == 1 for g in groups):
+        return None
+    return groups
+
+
+def _groupable_tail(projections: Sequence[ChunkProjection], group: list[int], meta: Any) -> bool:
+    p = projections[group[0]]
+    return p.is_complete and not _is_edge(p, meta.shape, meta.chunks) and all(
+        isinstance(s, slice) for s in p.out_selection)
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -319,10 +381,10 @@ def _write_projections(array: Array, projections: Sequence[ChunkProjection], val
             put(key, update_partial(i))
 
     if not batched:
-        run_all(write_one, range(len(keys)))
+        run_all(write_one, range(len(keys)), item_bytes=codec.nbytes)
         return
     # Remote stores: encode whole chunks in the pool, then one batched round trip.
-    encoded = run_all(encode_one, range(len(keys)))
+    encoded = run_all(encode_one, range(len(keys)), item_bytes=codec.nbytes)
     to_set = {keys[i]: c for i, c in enumerate(encoded) if c is not None and c is not _DELETE}
     to_delete = [keys[i] for i, c in enumerate(encoded) if c is _DELETE]
     if to_set:
@@ -335,7 +397,7 @@ def _write_projections(array: Array, projections: Sequence[ChunkProjection], val
         with _lock(array, keys[i]):
             put(keys[i], update_partial(i))
 
-    run_all(update_locked, partial)
+    run_all(update_locked, partial, item_bytes=codec.nbytes)
 
 
 # --- copying from lazily read sources ------------------------------------------------------------

@@ -10,6 +10,7 @@ re-implements one.
 from __future__ import annotations
 
 import lzma
+import math
 import os
 import pickle
 import struct
@@ -108,7 +109,8 @@ class ChunkCodec:
         self.decompressor = _decoder_for(compressor, self.allow_pickle)
         self.filter_decoders = [_decoder_for(f, self.allow_pickle) for f in self.filters]
         self.name = name
-        self.nbytes = int(np.prod(self.chunks, dtype=np.int64)) * self.dtype.itemsize
+        self.nitems = math.prod(self.chunks)
+        self.nbytes = self.nitems * self.dtype.itemsize
         codecs = self.filters + ([compressor] if compressor is not None else [])
         self.unsafe_ids = sorted({c.codec_id for c in codecs if c.codec_id in UNSAFE_CODEC_IDS})
         # Decoding straight into the caller's buffer needs a plain byte pipeline whose
@@ -174,9 +176,14 @@ class ChunkCodec:
 
     def decode(self, cdata: Any, key: str = "", shape: tuple[int, ...] | None = None) -> np.ndarray:
         """Decode stored bytes into a new ndarray of the full chunk shape."""
+        if shape is None and self.can_decode_into:
+            # plain pipeline: decode once, straight into a fresh array of the chunk shape
+            out = np.empty(self.chunks, dtype=self.dtype, order=self.order)
+            self.decode_into(cdata, out, key)
+            return out
         self._check_safe(key)
         expected = shape or self.chunks
-        n_expected = int(np.prod(expected, dtype=np.int64))
+        n_expected = self.nitems if shape is None else math.prod(expected)
         try:
             if getattr(self.decompressor, "codec_id", None) == "blosc":
                 self._check_blosc_header(cdata, key, None)

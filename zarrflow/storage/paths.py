@@ -53,6 +53,12 @@ def normalize_storage_path(path: str | bytes | None) -> str:
     return path
 
 
+#: Keys that are already normal: '/'-joined segments of word characters, '-' and '.',
+#: each starting with a word character or '-', or with one '.' and then one of those
+#: (so '.zarray' matches while '.' and '..' never do).
+_PLAIN_KEY = re.compile(r"(?:\.?[\w\-][\w.\-]*)(?:/\.?[\w\-][\w.\-]*)*")
+
+
 def normalize_key(key: str) -> str:
     """Return store key ``key`` in normal form, or raise.
 
@@ -63,6 +69,8 @@ def normalize_key(key: str) -> str:
     """
     if not isinstance(key, str):
         raise TypeError(f"store keys must be str, got {type(key).__name__} {key!r}")
+    if _PLAIN_KEY.fullmatch(key):  # fast path: the common shape of chunk and metadata keys
+        return key
     if not key:
         raise InvalidKeyError("store keys must not be empty")
     if key[0] in "/\\" or _DRIVE.match(key):
