@@ -144,7 +144,11 @@ def _direct_destination(out: np.ndarray, sel: Any, chunks: tuple[int, ...], orde
         return None
     dest = out[sel] if sel else out[...]  # out[()] of a 0-d array is a scalar, not a view
     if dest.shape != chunks:
-        return None
+        # an integer index over a length-1 chunk axis drops it (z[:, :, 10] with chunks
+        # (n, m, 1)): same items in the same order, so the chunk still decodes in place
+        if [n for n in dest.shape if n != 1] != [n for n in chunks if n != 1]:
+            return None
+        dest = dest.reshape(chunks, order=order)  # a view: only length-1 axes change
     contiguous = dest.flags.c_contiguous if order == "C" else dest.flags.f_contiguous
     return dest if contiguous else None
 
