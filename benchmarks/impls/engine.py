@@ -25,6 +25,29 @@ from benchmarks.impls.base import Runner, fresh_dir
 from benchmarks.workloads import Workload
 
 
+class ZarrApiAdapter:
+    """The reads and writes every zarr-like engine spells the same way (``z[:]``,
+    ``z.vindex[...]``, ``z.oindex[...]``); subclasses add ``create`` and ``open``."""
+
+    def write_full(self, z, a) -> None:
+        z[:] = a
+
+    def read_full(self, z):
+        return z[:]
+
+    def read_basic(self, z, sel):
+        return z[sel]
+
+    def read_point(self, z, idx):
+        return z[idx]
+
+    def read_vindex(self, z, sel):
+        return z.vindex[sel]
+
+    def read_oindex(self, z, sel):
+        return z.oindex[sel]
+
+
 class EngineRunner(Runner):
     """Write workloads time ``write_full`` into a fresh array each run; read workloads
     time the read of an array the same engine wrote during ``setup``."""

@@ -12,7 +12,7 @@ import importlib
 import numcodecs
 
 from benchmarks.impls.base import ImplUnavailable
-from benchmarks.impls.engine import EngineRunner
+from benchmarks.impls.engine import EngineRunner, ZarrApiAdapter
 from benchmarks.workloads import Workload
 
 
@@ -29,7 +29,7 @@ def load(module_name: str):
     return zarr
 
 
-class V2Adapter:
+class V2Adapter(ZarrApiAdapter):
     """zarr-2 API calls on a DirectoryStore given by path."""
 
     def __init__(self, zarr):
@@ -41,24 +41,6 @@ class V2Adapter:
 
     def open(self, path: str):
         return self.zarr.open(path, mode="r")
-
-    def write_full(self, z, a) -> None:
-        z[:] = a
-
-    def read_full(self, z):
-        return z[:]
-
-    def read_basic(self, z, sel):
-        return z[sel]
-
-    def read_point(self, z, idx):
-        return z[idx]
-
-    def read_vindex(self, z, sel):
-        return z.vindex[sel]
-
-    def read_oindex(self, z, sel):
-        return z.oindex[sel]
 
 
 def make_runner(wl: Workload, workdir: str, module: str = "zarrflow", **_opts) -> EngineRunner:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numcodecs
 
 from benchmarks.impls.base import ImplUnavailable
-from benchmarks.impls.engine import EngineRunner
+from benchmarks.impls.engine import EngineRunner, ZarrApiAdapter
 from benchmarks.workloads import Workload
 
 
@@ -19,7 +19,7 @@ def _load():
     return zarr
 
 
-class Zarr3Adapter:
+class Zarr3Adapter(ZarrApiAdapter):
     """``zarr.create_array`` / ``zarr.open_array`` on a local path, numcodecs v2 compressor."""
 
     def __init__(self, zarr):
@@ -34,24 +34,6 @@ class Zarr3Adapter:
 
     def open(self, path: str):
         return self.zarr.open_array(store=path, mode="r", zarr_format=2)
-
-    def write_full(self, z, a) -> None:
-        z[:] = a
-
-    def read_full(self, z):
-        return z[:]
-
-    def read_basic(self, z, sel):
-        return z[sel]
-
-    def read_point(self, z, idx):
-        return z[idx]
-
-    def read_vindex(self, z, sel):
-        return z.vindex[sel]
-
-    def read_oindex(self, z, sel):
-        return z.oindex[sel]
 
 
 def make_runner(wl: Workload, workdir: str, **_opts) -> EngineRunner:
