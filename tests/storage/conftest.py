@@ -1,42 +1,34 @@
 """The store registry every store test runs over.
 
-To put a new store through the shared conformance suite, add ONE ``StoreCase`` to
-``STORE_CASES``: how to build an empty store in a temporary directory, how to
-reopen it (persistence), how to open a read-only handle on the same data, and,
-for optional backends, the module it needs (the case is skipped without it).
+To put a new store through the shared conformance suite, add a module
+``tests/storage/cases_<store>.py`` defining ``CASES: list[StoreCase]`` (see
+``tests/storage/cases.py``): how to build an empty store in a temporary directory,
+how to reopen it (persistence), how to open a read-only handle on the same data, and,
+for optional backends, the module it needs (the case is skipped without it). The
+built-in stores are registered below.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
-import pickle
+import pkgutil
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+import tests.storage
+from tests.storage.cases import StoreCase, pickle_roundtrip  # noqa: F401 - re-exported for store tests
 from zarrflow.storage import DirectoryStore, KVStore, MemoryStore, NestedDirectoryStore, Store
 
 
-def pickle_roundtrip(store: Store) -> Store:
-    """Reopen by pickling: persistent stores rebuild from parameters, memory ones carry data."""
-    return pickle.loads(pickle.dumps(store))
-
-
-@dataclass(frozen=True)
-class StoreCase:
-    """How the conformance suite builds and reopens one kind of store."""
-
-    id: str
-    #: Build an empty, writeable store; gets a fresh temporary directory.
-    make: Callable[[Path], Store]
-    #: A read-only handle on the data of a given store (a copy is fine for memory stores).
-    read_only: Callable[[Store], Store]
-    #: Reopen a (closed) store, e.g. after a process restart.
-    reopen: Callable[[Store], Store] = pickle_roundtrip
-    #: Module an optional backend needs; the case is skipped when it is missing.
-    requires: str | None = None
+def _plugged_cases() -> list[StoreCase]:
+    found: list[StoreCase] = []
+    for info in sorted(pkgutil.iter_modules(tests.storage.__path__), key=lambda m: m.name):
+        if info.name.startswith("cases_"):
+            found.extend(importlib.import_module(f"tests.storage.{info.name}").CASES)
+    return found
 
 
 STORE_CASES: list[StoreCase] = [
@@ -60,7 +52,7 @@ STORE_CASES: list[StoreCase] = [
         make=lambda tmp: NestedDirectoryStore(tmp / "store"),
         read_only=lambda s: NestedDirectoryStore(s.path, read_only=True),  # type: ignore[attr-defined]
     ),
-]
+] + _plugged_cases()
 
 
 @pytest.fixture(params=STORE_CASES, ids=lambda case: case.id)
