@@ -33,8 +33,10 @@ from zarrflow.errors import CopyError, MetadataError
 from zarrflow.storage import (
     DirectoryStore,
     KVStore,
+    LRUStoreCache,
     MemoryStore,
     NestedDirectoryStore,
+    RedisStore,
 )
 from zarrflow.storage.consolidated import ConsolidatedMetadataStore
 
@@ -45,10 +47,12 @@ __all__ = [
     "DirectoryStore",
     "Group",
     "KVStore",
+    "LRUStoreCache",
     "LazyLoader",
     "MemoryStore",
     "MetadataError",
     "NestedDirectoryStore",
+    "RedisStore",
     "array",
     "check_consolidated",
     "consolidate_metadata",

@@ -17,7 +17,9 @@ from zarrflow.storage.base import Store, ensure_bytes  # noqa: E402
 from zarrflow.storage.consolidated import ConsolidatedMetadataStore  # noqa: E402
 from zarrflow.storage.directory import DirectoryStore, NestedDirectoryStore  # noqa: E402
 from zarrflow.storage.kvstore import KVStore  # noqa: E402
+from zarrflow.storage.lru import LRUStoreCache  # noqa: E402
 from zarrflow.storage.memory import MemoryStore  # noqa: E402
+from zarrflow.storage.redis import RedisStore  # noqa: E402
 from zarrflow.storage.normalize import normalize_store_arg, store_from_path  # noqa: E402
 from zarrflow.storage.paths import (  # noqa: E402
     join_path,
@@ -30,8 +32,10 @@ __all__ = [
     "ConsolidatedMetadataStore",
     "DirectoryStore",
     "KVStore",
+    "LRUStoreCache",
     "MemoryStore",
     "NestedDirectoryStore",
+    "RedisStore",
     "Store",
     "contains_array",
     "contains_group",
