@@ -35,6 +35,7 @@ from zarrflow.storage import (
     KVStore,
     LRUStoreCache,
     MemoryStore,
+    N5Store,
     NestedDirectoryStore,
     RedisStore,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "LRUStoreCache",
     "LazyLoader",
     "MemoryStore",
+    "N5Store",
     "MetadataError",
     "NestedDirectoryStore",
     "RedisStore",

@@ -19,6 +19,7 @@ from zarrflow.storage.directory import DirectoryStore, NestedDirectoryStore  # n
 from zarrflow.storage.kvstore import KVStore  # noqa: E402
 from zarrflow.storage.lru import LRUStoreCache  # noqa: E402
 from zarrflow.storage.memory import MemoryStore  # noqa: E402
+from zarrflow.storage.n5 import N5Store  # noqa: E402
 from zarrflow.storage.redis import RedisStore  # noqa: E402
 from zarrflow.storage.normalize import normalize_store_arg, store_from_path  # noqa: E402
 from zarrflow.storage.paths import (  # noqa: E402
@@ -34,6 +35,7 @@ __all__ = [
     "KVStore",
     "LRUStoreCache",
     "MemoryStore",
+    "N5Store",
     "NestedDirectoryStore",
     "RedisStore",
     "Store",

@@ -15,6 +15,7 @@ from zarrflow.storage.base import Store
 from zarrflow.storage.directory import DirectoryStore
 from zarrflow.storage.kvstore import KVStore
 from zarrflow.storage.memory import MemoryStore
+from zarrflow.storage.n5 import N5Store
 
 __all__ = ["normalize_store_arg", "store_from_path"]
 
@@ -37,13 +38,20 @@ def store_from_path(path: str, *, mode: str = "a", storage_options: dict[str, An
                 raise ValueError(
                     f"storage_options {storage_options!r} given for {path!r}, but local paths take none"
                 )
-            return DirectoryStore(path[len("file://") :], read_only=read_only)
+            return _local_store(path[len("file://") :], read_only)
         protocol = path.split("://", 1)[0] if "://" in path else path.split("::", 1)[0]
         raise ValueError(
             f"cannot open {path!r}: {protocol!r} URLs need an fsspec-backed store, which is not available yet"
         )
     if storage_options:
         raise ValueError(f"storage_options {storage_options!r} given with a non-fsspec path {path!r}")
+    return _local_store(path, read_only)
+
+
+def _local_store(path: str, read_only: bool) -> Store:
+    """A local path: N5 for names ending in '.n5' (as zarr 2 chooses), else a directory."""
+    if path.rstrip("/\\").endswith(".n5"):
+        return N5Store(path, read_only=read_only)
     return DirectoryStore(path, read_only=read_only)
 
 
