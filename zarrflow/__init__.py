@@ -31,23 +31,29 @@ from zarrflow.core.pool import get_num_threads, set_num_threads
 from zarrflow.core.tree import tree
 from zarrflow.errors import CopyError, MetadataError
 from zarrflow.storage import (
+    DBMStore,
     DirectoryStore,
     KVStore,
+    LMDBStore,
     LRUStoreCache,
     MemoryStore,
     N5Store,
     NestedDirectoryStore,
     RedisStore,
+    SQLiteStore,
+    ZipStore,
 )
 from zarrflow.storage.consolidated import ConsolidatedMetadataStore
 
 __all__ = [
     "Array",
+    "DBMStore",
     "ConsolidatedMetadataStore",
     "CopyError",
     "DirectoryStore",
     "Group",
     "KVStore",
+    "LMDBStore",
     "LRUStoreCache",
     "LazyLoader",
     "MemoryStore",
@@ -55,6 +61,8 @@ __all__ = [
     "MetadataError",
     "NestedDirectoryStore",
     "RedisStore",
+    "SQLiteStore",
+    "ZipStore",
     "array",
     "check_consolidated",
     "consolidate_metadata",

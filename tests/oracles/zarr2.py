@@ -12,7 +12,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_VENV = REPO_ROOT / ".venv-zarr2"
-REQUIREMENT = "zarr>=2.18,<3"
+REQUIREMENTS = ["zarr>=2.18,<3", "lmdb"]
 
 
 def _venv_python(root: Path) -> Path:
@@ -32,7 +32,7 @@ def ensure_zarr2_python() -> Path:
         return python
     venv.EnvBuilder(with_pip=True, clear=True).create(DEFAULT_VENV)
     proc = subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", REQUIREMENT],
+        [str(python), "-m", "pip", "install", "-q", *REQUIREMENTS],
         capture_output=True,
         text=True,
     )

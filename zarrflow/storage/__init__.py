@@ -15,12 +15,16 @@ from collections.abc import MutableMapping  # noqa: E402
 
 from zarrflow.storage.base import Store, ensure_bytes  # noqa: E402
 from zarrflow.storage.consolidated import ConsolidatedMetadataStore  # noqa: E402
+from zarrflow.storage.dbm import DBMStore  # noqa: E402
 from zarrflow.storage.directory import DirectoryStore, NestedDirectoryStore  # noqa: E402
 from zarrflow.storage.kvstore import KVStore  # noqa: E402
+from zarrflow.storage.lmdb import LMDBStore  # noqa: E402
 from zarrflow.storage.lru import LRUStoreCache  # noqa: E402
 from zarrflow.storage.memory import MemoryStore  # noqa: E402
 from zarrflow.storage.n5 import N5Store  # noqa: E402
 from zarrflow.storage.redis import RedisStore  # noqa: E402
+from zarrflow.storage.sqlite import SQLiteStore  # noqa: E402
+from zarrflow.storage.zip import ZipStore  # noqa: E402
 from zarrflow.storage.normalize import normalize_store_arg, store_from_path  # noqa: E402
 from zarrflow.storage.paths import (  # noqa: E402
     join_path,
@@ -31,14 +35,18 @@ from zarrflow.storage.paths import (  # noqa: E402
 
 __all__ = [
     "ConsolidatedMetadataStore",
+    "DBMStore",
     "DirectoryStore",
     "KVStore",
+    "LMDBStore",
     "LRUStoreCache",
     "MemoryStore",
     "N5Store",
     "NestedDirectoryStore",
     "RedisStore",
+    "SQLiteStore",
     "Store",
+    "ZipStore",
     "contains_array",
     "contains_group",
     "default_compressor",

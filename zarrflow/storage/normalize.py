@@ -16,42 +16,48 @@ from zarrflow.storage.directory import DirectoryStore
 from zarrflow.storage.kvstore import KVStore
 from zarrflow.storage.memory import MemoryStore
 from zarrflow.storage.n5 import N5Store
+from zarrflow.storage.zip import ZipStore
 
 __all__ = ["normalize_store_arg", "store_from_path"]
 
 #: Modes accepted by ``open``-style functions; only 'r' opens stores read-only.
 MODES = frozenset({"r", "r+", "a", "w", "w-", "x"})
 
+#: open()-style modes -> ZipStore modes (zipfile itself knows only r, w, a, x).
+_ZIP_MODES = {"r": "r", "r+": "a", "a": "a", "w": "w", "w-": "a", "x": "a"}
+
 
 def store_from_path(path: str, *, mode: str = "a", storage_options: dict[str, Any] | None = None) -> Store:
     """Open the store a filesystem path or URL names.
 
-    This is the single dispatch point on paths: later stores hook in here ('.zip'
-    -> ZipStore, '.n5' -> N5Store, '<protocol>://' and '::' chains -> FSStore).
-    Today a local path (or ``file://`` URL) opens a :class:`DirectoryStore`,
-    read-only when ``mode == 'r'``; other URLs raise ValueError naming the URL.
+    This is the single dispatch point on paths: a local path (or ``file://`` URL)
+    ending in '.n5' opens an N5Store, in '.zip' a ZipStore, anything else a
+    DirectoryStore (read-only when ``mode == 'r'``); other URLs go to fsspec.
     """
-    read_only = mode == "r"
     if "://" in path or "::" in path:
         if path.startswith("file://") and "::" not in path:
             if storage_options:
                 raise ValueError(
                     f"storage_options {storage_options!r} given for {path!r}, but local paths take none"
                 )
-            return _local_store(path[len("file://") :], read_only)
+            return _local_store(path[len("file://") :], mode)
         protocol = path.split("://", 1)[0] if "://" in path else path.split("::", 1)[0]
         raise ValueError(
             f"cannot open {path!r}: {protocol!r} URLs need an fsspec-backed store, which is not available yet"
         )
     if storage_options:
         raise ValueError(f"storage_options {storage_options!r} given with a non-fsspec path {path!r}")
-    return _local_store(path, read_only)
+    return _local_store(path, mode)
 
 
-def _local_store(path: str, read_only: bool) -> Store:
-    """A local path: N5 for names ending in '.n5' (as zarr 2 chooses), else a directory."""
-    if path.rstrip("/\\").endswith(".n5"):
+def _local_store(path: str, mode: str) -> Store:
+    """A local path: N5 for names ending in '.n5', a zip file for '.zip', else a directory."""
+    read_only = mode == "r"
+    name = path.rstrip("/\\")
+    if name.endswith(".n5"):
         return N5Store(path, read_only=read_only)
+    if name.endswith(".zip"):
+        return ZipStore(path, mode=_ZIP_MODES[mode])
     return DirectoryStore(path, read_only=read_only)
 
 
