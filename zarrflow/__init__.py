@@ -33,6 +33,7 @@ from zarrflow.errors import CopyError, MetadataError
 from zarrflow.storage import (
     DBMStore,
     DirectoryStore,
+    FSStore,
     KVStore,
     LMDBStore,
     LRUStoreCache,
@@ -51,6 +52,7 @@ __all__ = [
     "ConsolidatedMetadataStore",
     "CopyError",
     "DirectoryStore",
+    "FSStore",
     "Group",
     "KVStore",
     "LMDBStore",

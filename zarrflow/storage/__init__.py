@@ -17,6 +17,7 @@ from zarrflow.storage.base import Store, ensure_bytes  # noqa: E402
 from zarrflow.storage.consolidated import ConsolidatedMetadataStore  # noqa: E402
 from zarrflow.storage.dbm import DBMStore  # noqa: E402
 from zarrflow.storage.directory import DirectoryStore, NestedDirectoryStore  # noqa: E402
+from zarrflow.storage.fsstore import FSStore  # noqa: E402
 from zarrflow.storage.kvstore import KVStore  # noqa: E402
 from zarrflow.storage.lmdb import LMDBStore  # noqa: E402
 from zarrflow.storage.lru import LRUStoreCache  # noqa: E402
@@ -37,6 +38,7 @@ __all__ = [
     "ConsolidatedMetadataStore",
     "DBMStore",
     "DirectoryStore",
+    "FSStore",
     "KVStore",
     "LMDBStore",
     "LRUStoreCache",

@@ -13,6 +13,8 @@ any bytes-like object and always come back as ``bytes``.
 
 from __future__ import annotations
 
+import os
+
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from types import TracebackType
 from typing import Any
@@ -268,3 +270,10 @@ class Store(MutableMapping[str, bytes]):
     ) -> None:
         """Close the store."""
         self.close()
+
+
+def ensure_parent_dir(path: str) -> None:
+    """Create the directory that will hold the file or database at ``path`` (stores
+    that write a single file create its parent folders, as a DirectoryStore does)."""
+    parent = os.path.dirname(os.path.abspath(path))
+    os.makedirs(parent, exist_ok=True)

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from zarrflow.errors import InvalidKeyError, StoreError
-from zarrflow.storage.base import Store, check_dimension_separator, ensure_bytes
+from zarrflow.storage.base import Store, check_dimension_separator, ensure_bytes, ensure_parent_dir
 
 __all__ = ["DBMStore"]
 
@@ -73,6 +73,8 @@ class DBMStore(Store):
 
     def _open_db(self, flag: str) -> Any:
         try:
+            if flag[:1] in ("c", "n"):
+                ensure_parent_dir(self.path)
             return self.open(self.path, flag, self.mode, **self.open_kwargs)
         except _DBM_ERRORS as exc:
             reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from zarrflow.errors import InvalidKeyError, StoreError
-from zarrflow.storage.base import Store, byte_view, check_dimension_separator
+from zarrflow.storage.base import Store, byte_view, check_dimension_separator, ensure_parent_dir
 from zarrflow.storage.paths import prefix_for
 
 __all__ = ["LMDBStore"]
@@ -101,6 +101,8 @@ class LMDBStore(Store):
                 entry[1] += 1
                 return entry[0]
             try:
+                if not self.kwargs.get("readonly", False):
+                    ensure_parent_dir(self.path)
                 env = self._lmdb.open(self.path, **self.kwargs)
             except self._lmdb.Error as exc:
                 raise StoreError(f"cannot open {self.path!r} as an LMDBStore: {exc}") from exc

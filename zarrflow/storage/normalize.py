@@ -13,6 +13,7 @@ from typing import Any
 
 from zarrflow.storage.base import Store
 from zarrflow.storage.directory import DirectoryStore
+from zarrflow.storage.fsstore import FSStore
 from zarrflow.storage.kvstore import KVStore
 from zarrflow.storage.memory import MemoryStore
 from zarrflow.storage.n5 import N5Store
@@ -41,10 +42,7 @@ def store_from_path(path: str, *, mode: str = "a", storage_options: dict[str, An
                     f"storage_options {storage_options!r} given for {path!r}, but local paths take none"
                 )
             return _local_store(path[len("file://") :], mode)
-        protocol = path.split("://", 1)[0] if "://" in path else path.split("::", 1)[0]
-        raise ValueError(
-            f"cannot open {path!r}: {protocol!r} URLs need an fsspec-backed store, which is not available yet"
-        )
+        return FSStore(path, mode=mode, **(storage_options or {}))
     if storage_options:
         raise ValueError(f"storage_options {storage_options!r} given with a non-fsspec path {path!r}")
     return _local_store(path, mode)

@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import quote
 
 from zarrflow.errors import InvalidKeyError, StoreError
-from zarrflow.storage.base import Store, byte_view, check_dimension_separator
+from zarrflow.storage.base import Store, byte_view, check_dimension_separator, ensure_parent_dir
 from zarrflow.storage.paths import prefix_for
 
 __all__ = ["SQLiteStore"]
@@ -80,6 +80,8 @@ class SQLiteStore(Store):
         if self._read_only and self.is_persistent:
             target, connect["uri"] = f"file:{quote(self.path)}?mode=ro", True
         try:
+            if not self._read_only and self.is_persistent:
+                ensure_parent_dir(self.path)
             self.db = sqlite3.connect(target, detect_types=0, **connect)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open {self.path!r} as a SQLiteStore: {exc}") from exc

@@ -24,7 +24,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from zarrflow.errors import InvalidKeyError, StoreError
-from zarrflow.storage.base import Store, byte_view, check_dimension_separator
+from zarrflow.storage.base import Store, byte_view, check_dimension_separator, ensure_parent_dir
 from zarrflow.storage.paths import prefix_for
 
 __all__ = ["ZipStore"]
@@ -77,6 +77,8 @@ class ZipStore(Store):
     def _open(self, mode: str) -> zipfile.ZipFile:
         """Open the underlying ZipFile, translating errors to StoreError."""
         try:
+            if mode != "r":
+                ensure_parent_dir(self.path)
             return zipfile.ZipFile(self.path, mode=mode, compression=self.compression, allowZip64=self.allowZip64)
         except (OSError, zipfile.BadZipFile) as exc:
             reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__

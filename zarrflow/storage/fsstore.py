@@ -1,0 +1,562 @@
+"""FSStore: any fsspec filesystem (S3, GCS, Azure, HTTP, memory, local, chains) as a store.
+
+The store maps keys to files under one root path of an fsspec filesystem. It is the
+store for remote data, so it batches: ``supports_concurrent_getitems`` makes the
+Array fetch every chunk of a read in one ``getitems`` call, which becomes one
+concurrent ``fs.cat([...])`` (a single round of requests on async filesystems such as
+s3fs), and write whole chunks with one ``setitems`` -> ``fs.pipe({...})``.
+
+Errors are translated at this edge (design habit #8): a missing key is a
+``KeyError``; anything else the backend raises - permission or credential
+failures, a bucket that does not exist, an endpoint that cannot be reached - is a
+:class:`~zarrflow.errors.StoreError` naming the store's URL and the key, with the
+backend's exception kept as ``__cause__``. Writes to a store opened with
+``mode='r'`` raise :class:`~zarrflow.errors.ReadOnlyError` before any request.
+
+fsspec is a dependency; the filesystem implementations (s3fs, gcsfs, adlfs, ...) are
+not, and are imported by fsspec, by protocol name, when a URL needs one.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import fsspec
+from fsspec.core import url_to_fs
+from fsspec.implementations.local import LocalFileSystem
+
+from zarrflow.errors import StoreError
+from zarrflow.storage.base import Store, check_dimension_separator, ensure_bytes
+from zarrflow.storage.paths import normalize_key, normalize_storage_path
+
+__all__ = ["FSStore"]
+
+#: zarr 2's default for ``exceptions``: in zarr 2 every one of these read as "missing",
+#: which hid permission and connection failures; here the default means "only
+#: not-found errors are missing" (see :class:`FSStore`).
+_ZARR2_EXCEPTIONS = (KeyError, PermissionError, IOError)
+#: Backend errors that mean "no such key" (fsspec's FSMap default).
+_MISSING = (FileNotFoundError, IsADirectoryError, NotADirectoryError)
+#: Characters fsspec treats as glob patterns in paths given to ``cat``/``rm``.
+_MAGIC = frozenset("*?[")
+#: Suffix of temporary files of in-flight local writes (never listed).
+_PARTIAL = ".partial"
+
+
+def _bucket_missing(exc: BaseException) -> bool:
+    """True when ``exc`` (or an exception in its chain) says the bucket does not exist."""
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        response = getattr(e, "response", None)
+        if isinstance(response, dict) and response.get("Error", {}).get("Code") == "NoSuchBucket":
+            return True
+        if "NoSuchBucket" in type(e).__name__ or "bucket does not exist" in str(e).lower():
+            return True
+        e = e.__cause__ or e.__context__
+    return False
+
+
+def _rebuild(url: str, mode: str, storage_options: dict[str, Any], extras: dict[str, Any] | None) -> FSStore:
+    """Unpickle an FSStore from its parameters (see ``FSStore.__reduce__``)."""
+    store = FSStore.__new__(FSStore)
+    params: dict[str, Any] = {
+        "normalize_keys": False,
+        "dimension_separator": None,
+        "exceptions": _ZARR2_EXCEPTIONS,
+        "missing_exceptions": None,
+        "fs": None,
+    }
+    params.update(extras or {})
+    store._setup(url=url, mode=mode, storage_options=storage_options, **params)
+    return store
+
+
+class FSStore(Store):
+    """A store over an fsspec filesystem, rooted at ``url``.
+
+    Parameters follow zarr 2's FSStore:
+
+    - ``url``: ``'s3://bucket/root'``, ``'memory://x'``, ``'file:///tmp/x'``, a chained
+      ``'simplecache::s3://bucket/root'``, or - when ``fs`` is given - a path on ``fs``.
+    - ``normalize_keys``: lower-case every key (case-insensitive backends).
+    - ``key_separator`` / ``dimension_separator``: the chunk-key separator of arrays
+      created on this store (``key_separator`` wins when both are given). Keys are
+      stored exactly as the Array names them, never rewritten.
+    - ``mode``: ``'r'`` is read-only; any other mode writes.
+    - ``exceptions``: zarr 2 treated these backend errors as missing keys. With the
+      default, zarrflow treats only not-found errors (``missing_exceptions``) as
+      missing and raises StoreError for the rest; a non-default tuple restores zarr
+      2's behaviour for the errors it lists.
+    - ``fs``: an existing fsspec filesystem (then ``storage_options`` must be empty).
+    - ``check``: verify at open that the root exists and is writeable (touch + remove).
+    - ``create``: create the root directory/bucket at open.
+    - ``missing_exceptions``: backend errors that mean "no such key" (default
+      FileNotFoundError, IsADirectoryError, NotADirectoryError).
+    - ``storage_options``: passed to the filesystem (``anon``, ``key``, ``secret``,
+      ``client_kwargs={'endpoint_url': ...}``, ...); for chained URLs they are keyed
+      by protocol (``s3={...}``), as in fsspec.
+
+    Pickling carries the URL and options (fsspec filesystems are rebuilt, not
+    copied), so a store travels to Dask workers and reaches the same data.
+    """
+
+    is_persistent = True
+    supports_concurrent_getitems = True
+    supports_rename = False
+
+    def __init__(
+        self,
+        url: str,
+        normalize_keys: bool = False,
+        key_separator: str | None = None,
+        mode: str = "w",
+        exceptions: tuple[type[BaseException], ...] = _ZARR2_EXCEPTIONS,
+        dimension_separator: str | None = None,
+        fs: Any = None,
+        check: bool = False,
+        create: bool = False,
+        missing_exceptions: tuple[type[BaseException], ...] | None = None,
+        **storage_options: Any,
+    ) -> None:
+        if fs is not None and storage_options:
+            raise ValueError(f"FSStore({url!r}): give either fs= or storage_options, not both")
+        if not isinstance(url, (str, os.PathLike)):
+            raise TypeError(f"FSStore url must be a str, got {type(url).__name__} {url!r}")
+        url = os.fspath(url)
+        if key_separator is not None:
+            dimension_separator = key_separator
+        self._setup(
+            url=url,
+            mode=mode,
+            normalize_keys=bool(normalize_keys),
+            dimension_separator=check_dimension_separator(dimension_separator),
+            exceptions=tuple(exceptions),
+            missing_exceptions=tuple(missing_exceptions) if missing_exceptions is not None else None,
+            storage_options=dict(storage_options),
+            fs=fs,
+        )
+        if not self.read_only and (create or check):
+            try:
+                if create:
+                    self.fs.mkdir(self.path, create_parents=True)
+                if check:
+                    if not self.fs.exists(self.path):
+                        raise FileNotFoundError(self.path)
+                    probe = self._fs_path(".zarrflow-check")
+                    self.fs.touch(probe)
+                    self.fs.rm(probe)
+            except Exception as exc:
+                raise StoreError(f"{self!r}: cannot {'create' if create else 'check'} the store root: {exc}") from exc
+
+    def _setup(
+        self,
+        *,
+        url: str,
+        mode: str,
+        normalize_keys: bool,
+        dimension_separator: str | None,
+        exceptions: tuple[type[BaseException], ...],
+        missing_exceptions: tuple[type[BaseException], ...] | None,
+        storage_options: dict[str, Any],
+        fs: Any,
+    ) -> None:
+        """Set every attribute from the constructor's (checked) parameters."""
+        self.url = url
+        self.mode = mode
+        self._read_only = mode == "r"
+        self.normalize_keys = normalize_keys
+        self.dimension_separator = dimension_separator
+        self.exceptions = exceptions
+        self.missing_exceptions = missing_exceptions
+        self.storage_options = storage_options
+        self._given_fs = fs
+        if fs is None:
+            protocol = fsspec.core.split_protocol(url)[0]
+            options = dict(storage_options)
+            if protocol in (None, "file", "local") and "::" not in url:
+                options.setdefault("auto_mkdir", True)
+            try:
+                self.fs, path = url_to_fs(url, **options)
+            except ImportError:
+                raise
+            except Exception as exc:
+                raise StoreError(f"cannot open FSStore {url!r}: {type(exc).__name__}: {exc}") from exc
+        else:
+            self.fs = fs
+            path = fs._strip_protocol(url)
+        self.path = path.rstrip("/") if path not in ("/", "") else path
+        self._local = isinstance(self.fs, LocalFileSystem)
+        missing = _MISSING if missing_exceptions is None else missing_exceptions
+        extra = () if exceptions == _ZARR2_EXCEPTIONS else tuple(exceptions)
+        self._missing: tuple[type[BaseException], ...] = (KeyError, *missing, *extra)
+
+    # --- identity and pickling -------------------------------------------------------
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Rebuild from parameters; defaults are left out to keep the pickle small."""
+        extras: dict[str, Any] = {}
+        if self.normalize_keys:
+            extras["normalize_keys"] = True
+        if self.dimension_separator is not None:
+            extras["dimension_separator"] = self.dimension_separator
+        if self.exceptions != _ZARR2_EXCEPTIONS:
+            extras["exceptions"] = self.exceptions
+        if self.missing_exceptions is not None:
+            extras["missing_exceptions"] = self.missing_exceptions
+        if self._given_fs is not None:
+            extras["fs"] = self._given_fs
+        return (_rebuild, (self.url, self.mode, self.storage_options, extras or None))
+
+    @property
+    def key_separator(self) -> str:
+        """zarr 2's name for the chunk-key separator; never None ('.' by default)."""
+        return self.dimension_separator or "."
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to an FSStore on an equal filesystem, at the same root, in the same mode."""
+        if not isinstance(other, Store):
+            return NotImplemented
+        if type(other) is not type(self):
+            return False
+        return (
+            self.fs == other.fs  # type: ignore[attr-defined]
+            and self.path == other.path  # type: ignore[attr-defined]
+            and self.mode == other.mode  # type: ignore[attr-defined]
+            and self.normalize_keys == other.normalize_keys  # type: ignore[attr-defined]
+        )
+
+    def __hash__(self) -> int:
+        """Hash of the root path and mode (consistent with ``__eq__``)."""
+        return hash((type(self).__name__, self.path, self.mode))
+
+    def __repr__(self) -> str:
+        """``FSStore('s3://bucket/root', mode='w')`` - never the storage options (secrets)."""
+        return f"{type(self).__name__}({self.url!r}, mode={self.mode!r})"
+
+    # --- keys and paths ----------------------------------------------------------------
+
+    def _normalize_key(self, key: str) -> str:
+        """Check and normalise ``key``; lower-cased when ``normalize_keys``."""
+        key = normalize_key(key)
+        return key.lower() if self.normalize_keys else key
+
+    def _normalize_path(self, path: str | bytes | None) -> str:
+        """Check and normalise a hierarchy path; lower-cased when ``normalize_keys``."""
+        path = normalize_storage_path(path)
+        return path.lower() if self.normalize_keys else path
+
+    def _fs_path(self, key: str) -> str:
+        """The filesystem path of a (normalised) key or hierarchy path."""
+        if not key:
+            return self.path
+        return f"{self.path.rstrip('/')}/{key}" if self.path else key
+
+    def _key_of(self, fs_path: str) -> str | None:
+        """The key of a filesystem path under the root, else None."""
+        fs_path = fs_path.rstrip("/")
+        root = self.path.rstrip("/")
+        if root and not fs_path.startswith(root + "/"):
+            return None
+        key = fs_path[len(root) + 1 :] if root else fs_path.lstrip("/")
+        if not key or (self._local and key.endswith(_PARTIAL)):
+            return None
+        return key
+
+    # --- errors ------------------------------------------------------------------------
+
+    def _is_missing(self, exc: BaseException) -> bool:
+        """True when ``exc`` means the key does not exist (a missing bucket does not count)."""
+        return isinstance(exc, self._missing) and not _bucket_missing(exc)
+
+    def _error(self, action: str, keys: str | Sequence[str], exc: BaseException) -> StoreError:
+        """A StoreError naming this store, the action and the key(s), caused by ``exc``."""
+        if isinstance(keys, str):
+            what = f"key {keys!r}"
+        else:
+            keys = list(keys)
+            shown = ", ".join(repr(k) for k in keys[:3])
+            what = f"key {shown}" if len(keys) == 1 else f"keys {shown}{', ...' if len(keys) > 3 else ''} ({len(keys)} keys)"
+        why = f"{type(exc).__name__}: {exc}"
+        if _bucket_missing(exc):
+            why = f"the bucket does not exist ({why})"
+        elif isinstance(exc, PermissionError):
+            why = f"permission denied - check the credentials ({why})"
+        return StoreError(f"{self!r}: cannot {action} {what}: {why}")
+
+    # --- mapping ------------------------------------------------------------------------
+
+    def __getitem__(self, key: str) -> bytes:
+        """The value at ``key``; KeyError naming the key when it does not exist."""
+        nkey = self._normalize_key(key)
+        try:
+            value = self.fs.cat_file(self._fs_path(nkey))
+        except Exception as exc:
+            if self._is_missing(exc):
+                raise KeyError(key) from exc
+            raise self._error("read", nkey, exc) from exc
+        return bytes(value) if type(value) is not bytes else value
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        """Store ``value`` (bytes-like) at ``key``."""
+        nkey = self._normalize_key(key)
+        data = ensure_bytes(value)
+        self._check_writeable(nkey)
+        self._write({nkey: data})
+
+    def __delitem__(self, key: str) -> None:
+        """Delete ``key``; KeyError when it does not exist."""
+        nkey = self._normalize_key(key)
+        self._check_writeable(nkey)
+        path = self._fs_path(nkey)
+        try:
+            if not self.fs.isfile(path):
+                raise KeyError(key)
+            self.fs.rm_file(path)
+        except KeyError:
+            raise
+        except Exception as exc:
+            if self._is_missing(exc):
+                raise KeyError(key) from exc
+            raise self._error("delete", nkey, exc) from exc
+        self._prune(path)
+
+    def __contains__(self, key: object) -> bool:
+        """True when ``key`` holds a value (one metadata request, no data transfer)."""
+        try:
+            nkey = self._normalize_key(key)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return False
+        try:
+            # info(), not isfile(): isfile() answers False for any error (denied, unreachable)
+            return self.fs.info(self._fs_path(nkey)).get("type") == "file"
+        except Exception as exc:
+            if self._is_missing(exc):
+                return False
+            raise self._error("look up", nkey, exc) from exc
+
+    def _find(self, path: str) -> list[str]:
+        """Every key under hierarchy path ``path`` (normalised), sorted."""
+        fs_path = self._fs_path(path)
+        try:
+            self.fs.invalidate_cache(fs_path)
+            found = self.fs.find(fs_path, withdirs=False)
+        except Exception as exc:
+            if self._is_missing(exc):
+                return []
+            raise self._error("list", path or "<root>", exc) from exc
+        keys = (self._key_of(p) for p in found)
+        return sorted(k for k in keys if k is not None and (not path or k.startswith(path + "/")))
+
+    def __iter__(self) -> Iterator[str]:
+        """Every key, in sorted order (one recursive listing)."""
+        return iter(self._find(""))
+
+    def __len__(self) -> int:
+        """Number of keys."""
+        return len(self._find(""))
+
+    def keys_under(self, path: str = "") -> list[str]:
+        """Every key under ``path``, sorted, from one listing of that prefix only."""
+        return self._find(self._normalize_path(path))
+
+    def clear(self) -> None:
+        """Remove every key."""
+        self.rmdir("")
+
+    # --- batches ------------------------------------------------------------------------
+
+    def getitems(self, keys: Sequence[str]) -> dict[str, bytes]:
+        """Values of ``keys`` (missing ones left out) in one concurrent ``fs.cat``.
+
+        Any error other than a missing key raises StoreError naming the key.
+        """
+        paths: dict[str, list[str]] = {}
+        for key in keys:
+            paths.setdefault(self._fs_path(self._normalize_key(key)), []).append(key)
+        if not paths:
+            return {}
+        if any(_MAGIC.intersection(p) for p in paths):  # fsspec would glob these: go one by one
+            out: dict[str, bytes] = {}
+            for path, originals in paths.items():
+                try:
+                    value = self[originals[0]]
+                except KeyError:
+                    continue
+                for k in originals:
+                    out[k] = value
+            return out
+        try:
+            results = self.fs.cat(list(paths), on_error="return")
+        except Exception as exc:
+            if self._is_missing(exc):
+                return {}
+            raise self._error("read", [self._key_of(p) or p for p in paths], exc) from exc
+        if not isinstance(results, dict):  # pragma: no cover - fs.cat of a list is a dict
+            results = {next(iter(paths)): results}
+        out = {}
+        for path, value in results.items():
+            originals = paths.get(path) or paths.get(self.fs._strip_protocol(path))
+            if originals is None:  # pragma: no cover - a path we did not ask for
+                continue
+            if isinstance(value, BaseException):
+                if self._is_missing(value):
+                    continue
+                raise self._error("read", self._normalize_key(originals[0]), value) from value
+            data = value if type(value) is bytes else bytes(value)
+            for k in originals:
+                out[k] = data
+        return out
+
+    def setitems(self, items: Mapping[str, Any]) -> None:
+        """Store many values with one concurrent ``fs.pipe``; keys and values are all
+        checked first, and a read-only store refuses before any request."""
+        checked = {self._normalize_key(k): ensure_bytes(v) for k, v in items.items()}
+        if not checked:
+            return
+        self._check_writeable(next(iter(checked)))
+        self._write(checked)
+
+    def _write(self, items: dict[str, bytes]) -> None:
+        """Write checked items: atomically (temp file + rename) on local disks, else ``fs.pipe``."""
+        try:
+            if self._local:
+                for key, data in items.items():
+                    self._write_local(self._fs_path(key), data)
+            elif len(items) == 1:
+                key, data = next(iter(items.items()))
+                self.fs.pipe_file(self._fs_path(key), data)
+            else:
+                self.fs.pipe({self._fs_path(k): v for k, v in items.items()})
+        except Exception as exc:
+            raise self._error("write", list(items), exc) from exc
+
+    def _write_local(self, path: str, data: bytes) -> None:
+        """Write ``data`` to local ``path`` via a temporary file in the same directory."""
+        parent, name = os.path.split(path)
+        if self.fs.isdir(path):  # a key replacing a "directory" of keys
+            self.fs.rm(path, recursive=True)
+        os.makedirs(parent, exist_ok=True)
+        temp = os.path.join(parent, f".{name}.{uuid.uuid4().hex}{_PARTIAL}")
+        try:
+            with open(temp, "xb") as f:
+                f.write(data)
+            os.replace(temp, path)
+        except BaseException:
+            try:
+                os.remove(temp)
+            except OSError:
+                pass
+            raise
+
+    def delitems(self, keys: Iterable[str]) -> None:
+        """Delete many keys with one ``fs.rm``; missing ones are ignored."""
+        nkeys = list(dict.fromkeys(self._normalize_key(k) for k in keys))
+        if not nkeys:
+            return
+        self._check_writeable(nkeys[0])
+        paths = [self._fs_path(k) for k in nkeys]
+        try:
+            if self._local or any(_MAGIC.intersection(p) for p in paths):
+                for key in nkeys:
+                    try:
+                        del self[key]
+                    except KeyError:
+                        pass
+                return
+            self.fs.rm(paths)
+        except Exception as exc:
+            if not self._is_missing(exc):
+                raise self._error("delete", nkeys, exc) from exc
+            for key in nkeys:  # some were missing (filesystems that refuse those): one by one
+                try:
+                    del self[key]
+                except KeyError:
+                    pass
+        for path in paths:
+            self._prune(path)
+
+    # --- hierarchy ----------------------------------------------------------------------
+
+    def _prune(self, fs_path: str) -> None:
+        """Remove directories left empty above ``fs_path`` (local disks only), up to the root."""
+        if not self._local:
+            return
+        root = self.path.rstrip("/")
+        parent = os.path.dirname(fs_path)
+        while parent.startswith(root + "/"):
+            try:
+                os.rmdir(parent)
+            except OSError:
+                return
+            parent = os.path.dirname(parent)
+
+    def listdir(self, path: str = "") -> list[str]:
+        """Sorted names of the direct children of ``path`` (one ``fs.ls``)."""
+        npath = self._normalize_path(path)
+        fs_path = self._fs_path(npath)
+        try:
+            self.fs.invalidate_cache(fs_path)
+            entries = self.fs.ls(fs_path, detail=True)
+        except Exception as exc:
+            if self._is_missing(exc):
+                return []
+            raise self._error("list", npath or "<root>", exc) from exc
+        here = fs_path.rstrip("/")
+        names = set()
+        for entry in entries:
+            name = entry["name"].rstrip("/")
+            if name == here or name == self.fs._strip_protocol(here):
+                continue  # ls of a key lists the key itself: a key has no children
+            base = name.rsplit("/", 1)[-1]
+            if self._local and base.endswith(_PARTIAL):
+                continue
+            names.add(base)
+        return sorted(names)
+
+    def rmdir(self, path: str = "") -> None:
+        """Remove every key under ``path``; ``''`` clears the store (the root stays usable)."""
+        npath = self._normalize_path(path)
+        self._check_writeable(npath or "<root>")
+        keys = self._find(npath)
+        if not keys:
+            return
+        try:
+            if self._local:
+                for key in keys:
+                    try:
+                        os.remove(self._fs_path(key))
+                    except FileNotFoundError:
+                        pass
+                    self._prune(self._fs_path(key))
+            else:
+                self.fs.rm([self._fs_path(k) for k in keys])
+        except Exception as exc:
+            if not self._is_missing(exc):
+                raise self._error("remove", npath or "<root>", exc) from exc
+        self.fs.invalidate_cache(self._fs_path(npath))
+
+    def getsize(self, path: str = "") -> int:
+        """Bytes of the value at key ``path``, else of every value under it, else 0."""
+        npath = self._normalize_path(path)
+        fs_path = self._fs_path(npath)
+        try:
+            self.fs.invalidate_cache(fs_path)
+            sizes = self.fs.du(fs_path, total=False)
+        except Exception as exc:
+            if self._is_missing(exc):
+                return 0
+            raise self._error("size", npath or "<root>", exc) from exc
+        total = 0
+        for p, size in sizes.items():
+            if not (self._local and p.endswith(_PARTIAL)):
+                total += int(size or 0)
+        return total
+
+    def close(self) -> None:
+        """Drop cached listings; the store stays usable (filesystems are shared)."""
+        self.fs.invalidate_cache()
