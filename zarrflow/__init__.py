@@ -28,6 +28,7 @@ from zarrflow.core.creation import (
 )
 from zarrflow.core.hierarchy import Group, group, open_group
 from zarrflow.core.pool import get_num_threads, set_num_threads
+from zarrflow.core.sync import ProcessSynchronizer, ThreadSynchronizer
 from zarrflow.core.tree import tree
 from zarrflow.errors import CopyError, MetadataError
 from zarrflow.storage import (
@@ -62,8 +63,10 @@ __all__ = [
     "N5Store",
     "MetadataError",
     "NestedDirectoryStore",
+    "ProcessSynchronizer",
     "RedisStore",
     "SQLiteStore",
+    "ThreadSynchronizer",
     "ZipStore",
     "array",
     "check_consolidated",
@@ -95,3 +98,13 @@ __all__ = [
     "zeros",
     "zeros_like",
 ]
+
+
+def __getattr__(name: str):
+    """``zarrflow.DistributedSynchronizer`` lives in the Dask layer: imported on first use,
+    so ``import zarrflow`` never imports dask or distributed."""
+    if name == "DistributedSynchronizer":
+        from zarrflow.graph.sync import DistributedSynchronizer  # noqa: PLC0415 - optional layer
+
+        return DistributedSynchronizer
+    raise AttributeError(f"module 'zarrflow' has no attribute {name!r}")

@@ -18,6 +18,7 @@ import numpy as np
 from zarrflow.core import chunk_io
 from zarrflow.core.attrs import Attributes
 from zarrflow.core.node import Node
+from zarrflow.core.sync import hold
 from zarrflow.core.chunks import chunk_key, chunk_key_pattern, grid_shape, normalize_shape
 from zarrflow.core.codecs import ChunkCodec
 from zarrflow.core.indexing import (
@@ -33,7 +34,7 @@ from zarrflow.core.indexing import (
 )
 from zarrflow.core.info import InfoReporter, bytes_with_size, type_name
 from zarrflow.core.metadata import ARRAY_META_KEY, ATTRS_KEY, ArrayMetadata, get_codec, normalize_fill_value
-from zarrflow.errors import ArrayNotFoundError, ReadOnlyError, VindexInvalidSelectionError
+from zarrflow.errors import ArrayNotFoundError, ReadOnlyError, SynchronizerError, VindexInvalidSelectionError
 from zarrflow.storage import getsize, listdir, normalize_storage_path
 from zarrflow.storage.base import Store
 from zarrflow.storage.kvstore import KVStore
@@ -424,8 +425,10 @@ class Array(Node):
         metadata is written, so an interrupted shrink never exposes stale chunks.
         """
         self._check_writable()
-        self._refresh_metadata()
-        new_shape = _normalize_resize_args(self.shape, *args)
+        with self._metadata_op():
+            self._resize(_normalize_resize_args(self.shape, *args))
+
+    def _resize(self, new_shape: tuple[int, ...]) -> None:
         new_grid = grid_shape(new_shape, self.chunks)
         sep = self._meta.separator
         doomed = []
@@ -444,8 +447,11 @@ class Array(Node):
         write fails the array is resized back, leaving it as it was.
         """
         self._check_writable()
-        self._refresh_metadata()
         data = chunk_io.coerce_value(data, self.dtype)
+        with self._metadata_op():
+            return self._append(data, axis)
+
+    def _append(self, data: np.ndarray, axis: int) -> tuple[int, ...]:
         shape = self.shape
         if data.ndim != len(shape):
             raise ValueError(f"cannot append data of shape {data.shape} to an array of shape {shape}")
@@ -457,15 +463,64 @@ class Array(Node):
                 f"all dimensions must match except axis {axis}"
             )
         new_shape = tuple(s + data.shape[axis] if i == axis else s for i, s in enumerate(shape))
-        self.resize(new_shape)
+        self._resize(new_shape)
         region = tuple(slice(shape[i], new_shape[i]) if i == axis else slice(None) for i in range(len(shape)))
         try:
             self[region] = data
         except BaseException:
             with contextlib.suppress(Exception):
-                self.resize(shape)
+                self._resize(shape)
             raise
         return new_shape
+
+    @contextlib.contextmanager
+    def _metadata_op(self) -> Iterator[None]:
+        """Shape changes run under the lock of ``.zarray`` and start from the stored
+        metadata, so two processes appending at once both land."""
+        with hold(self._synchronizer, [self._meta_key]):
+            if self._synchronizer is not None:
+                self._load_metadata()
+            else:
+                self._refresh_metadata()
+            yield
+
+    # --- atomic updates --------------------------------------------------------------
+
+    def _indexer_for(self, selection: Any) -> Any:
+        """The indexer ``z[selection]`` would use (same dispatch as __getitem__)."""
+        _, pure = pop_fields(selection)
+        if is_pure_fancy_indexing(pure, self.ndim):
+            items = pure if isinstance(pure, tuple) else (pure,)
+            if len(items) == 1 and np.asarray(items[0]).dtype == bool:
+                return MaskIndexer(items[0], self.shape, self.chunks)
+            return CoordinateIndexer(pure, self.shape, self.chunks)
+        if is_pure_orthogonal_indexing(pure, self.ndim):
+            return OrthogonalIndexer(pure, self.shape, self.chunks)
+        return BasicIndexer(pure, self.shape, self.chunks)
+
+    @contextlib.contextmanager
+    def locked(self, selection: Any = Ellipsis) -> Iterator[Array]:
+        """Hold the locks of every chunk ``selection`` touches: reads and writes of this
+        array inside the block are atomic against other writers using the same
+        synchronizer (threads, processes or a cluster)."""
+        if self._synchronizer is None:
+            raise SynchronizerError(
+                f"{self._describe()} has no synchronizer, so a locked region would not be atomic; "
+                "open it with synchronizer=ThreadSynchronizer() or ProcessSynchronizer(path)"
+            )
+        self._refresh_metadata()
+        keys = {self._chunk_key(p.chunk_coords) for p in self._indexer_for(selection)}
+        with hold(self._synchronizer, keys):
+            yield self
+
+    def update(self, selection: Any, func: Any) -> None:
+        """Atomically set ``z[selection] = func(z[selection])`` (see :meth:`locked`).
+
+        Unlike ``z[selection] += 1`` (a read, then a separate write), no other writer
+        can change the region in between."""
+        self._check_writable()
+        with self.locked(selection):
+            self[selection] = func(self[selection])
 
     # --- Python protocol -------------------------------------------------------------
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
 from zarrflow.core.metadata import encode_attributes, parse_attributes
+from zarrflow.core.sync import hold
 from zarrflow.errors import ReadOnlyError
 
 
@@ -70,9 +70,7 @@ class Attributes(MutableMapping[str, Any]):
     # --- writing ---------------------------------------------------------------------
 
     def _lock(self):
-        if self.synchronizer is None:
-            return contextlib.nullcontext()
-        return self.synchronizer[self.key]
+        return hold(self.synchronizer, [self.key])
 
     def _write(self, mutate) -> None:
         if self.read_only:

@@ -21,6 +21,7 @@ import numpy as np
 
 from zarrflow.core.indexing import BasicIndexer, ChunkProjection, check_fields, check_no_multi_fields
 from zarrflow.core.pool import run_all
+from zarrflow.core.sync import hold
 
 if TYPE_CHECKING:
     from zarrflow.core.array import Array
@@ -120,11 +121,6 @@ def _is_fill(chunk: np.ndarray, fill: Any) -> bool:
 
 def _is_edge(p: ChunkProjection, shape: tuple[int, ...], chunks: tuple[int, ...]) -> bool:
     return any((i + 1) * c > s for i, c, s in zip(p.chunk_coords, chunks, shape))
-
-
-def _lock(array: Array, key: str):
-    sync = array._synchronizer
-    return contextlib.nullcontext() if sync is None else sync[key]
 
 
 def _assign(target: np.ndarray, sel: Any, value: np.ndarray) -> None:
@@ -310,7 +306,10 @@ def write(array: Array, indexer: Any, value: Any, fields: Any = None) -> None:
     projections = list(indexer)
     if not projections:
         return
-    _write_projections(array, projections, value, scalar, tuple(indexer.drop_axes), fields)
+    # Every chunk this write touches stays locked until the whole write is done, so a
+    # write spanning chunks is atomic against other writers (locks taken in key order).
+    with hold(array._synchronizer, [array._chunk_key(p.chunk_coords) for p in projections]):
+        _write_projections(array, projections, value, scalar, tuple(indexer.drop_axes), fields)
 
 
 def _write_projections(array: Array, projections: Sequence[ChunkProjection], value: np.ndarray,
@@ -352,7 +351,7 @@ def _write_projections(array: Array, projections: Sequence[ChunkProjection], val
             chunk = _new_chunk(array)
             _assign(chunk, p.chunk_selection, chunk_value(p))
             return finish(key, chunk)
-        return None  # partial chunk: handled under the lock
+        return None  # partial chunk: read-modify-write (its lock is held by the caller)
 
     def update_partial(i: int) -> Any:
         p, key = projections[i], keys[i]
@@ -376,13 +375,8 @@ def _write_projections(array: Array, projections: Sequence[ChunkProjection], val
             store[key] = cdata
 
     def write_one(i: int) -> None:
-        key = keys[i]
         cdata = encode_one(i)
-        if cdata is not None:
-            put(key, cdata)
-            return
-        with _lock(array, key):
-            put(key, update_partial(i))
+        put(keys[i], cdata if cdata is not None else update_partial(i))
 
     if not batched:
         run_all(write_one, range(len(keys)), item_bytes=codec.nbytes)
@@ -396,12 +390,7 @@ def _write_projections(array: Array, projections: Sequence[ChunkProjection], val
     if to_delete:
         store.delitems(to_delete)
     partial = [i for i, c in enumerate(encoded) if c is None]
-
-    def update_locked(i: int) -> None:
-        with _lock(array, keys[i]):
-            put(keys[i], update_partial(i))
-
-    run_all(update_locked, partial, item_bytes=codec.nbytes)
+    run_all(lambda i: put(keys[i], update_partial(i)), partial, item_bytes=codec.nbytes)
 
 
 # --- copying from lazily read sources ------------------------------------------------------------
