@@ -129,6 +129,10 @@ class _ProcessLock:
         self.release()
 
 
+_PROCESS_TABLES: dict[tuple[int, str], _LockTable] = {}
+_PROCESS_TABLES_MUTEX = threading.Lock()
+
+
 class ProcessSynchronizer:
     """Locks shared by processes on one filesystem: a lock file per key under ``path``.
 
@@ -139,8 +143,16 @@ class ProcessSynchronizer:
 
     def __init__(self, path: str | os.PathLike[str]):
         self.path = os.path.abspath(os.fspath(path))
-        self._table = _LockTable(self._make_lock)
-        self._check()
+        # One lock per key per process, shared by every synchronizer on this path: file
+        # locks never exclude threads of one process, and closing any handle on a lock
+        # file drops the process's lock, so separate instances must not hold their own.
+        with _PROCESS_TABLES_MUTEX:
+            key = (os.getpid(), self.path)
+            table = _PROCESS_TABLES.get(key)
+            if table is None:  # first synchronizer on this path in this process
+                self._check()
+                table = _PROCESS_TABLES[key] = _LockTable(self._make_lock)
+        self._table = table
 
     def _lock_file(self, key: str) -> str:
         # keys may hold '/' (nested chunks, member paths): flatten, keeping them unique
@@ -153,10 +165,13 @@ class ProcessSynchronizer:
     def _check(self) -> None:
         try:
             os.makedirs(self.path, exist_ok=True)
-            probe = fasteners.InterProcessLock(os.path.join(self.path, ".zarrflow-probe.lock"))
-            if not probe.acquire(timeout=10):
+            # a probe of this process's own, so a busy directory is not mistaken for a broken one
+            probe_path = os.path.join(self.path, f".zarrflow-probe-{os.getpid()}.lock")
+            probe = fasteners.InterProcessLock(probe_path)
+            if not probe.acquire(blocking=False):
                 raise SynchronizerError(f"could not take a test lock under {self.path!r}")
             probe.release()
+            os.remove(probe_path)
         except SynchronizerError:
             raise
         except (OSError, RuntimeError, ValueError) as exc:

@@ -3,7 +3,7 @@
 Workers of one Dask cluster may run on different machines, so neither thread locks
 nor file locks guard them. This synchronizer asks the cluster's scheduler for the
 locks instead, and plugs into the engine's synchronizer interface
-(``synchronizer[key]`` is a lock; ``synchronizer.locks(keys)`` takes several at once,
+(``synchronizer[key]`` is a lock; ``synchronizer.lock_many(keys)`` takes several at once,
 which ``zarrflow.core.sync.hold`` prefers)::
 
     from distributed import Client
@@ -17,7 +17,7 @@ which ``zarrflow.core.sync.hold`` prefers)::
 Every lock is a ``distributed.MultiLock`` on the scheduler, a single key's lock
 included. ``distributed.Lock`` is a semaphore in a different scheduler extension, so
 a ``Lock('x')`` and a ``MultiLock(['x'])`` do not exclude each other; using MultiLock
-for both forms keeps ``sync[key]`` and ``sync.locks(keys)`` mutually exclusive.
+for both forms keeps ``sync[key]`` and ``sync.lock_many(keys)`` mutually exclusive.
 
 Lock names are ``f"{prefix}:{key}"``. Keys are store keys relative to the store
 root, so two arrays in different stores that share a key share a lock (only extra
@@ -82,7 +82,7 @@ class DistributedLock:
             )
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.release()
 
     def __reduce__(self):
@@ -107,7 +107,7 @@ class DistributedSynchronizer:
         Seconds to wait for a lock before raising ``SynchronizerError``; None (the
         default) waits as long as it takes.
 
-    ``sync[key]`` is a lock for one key; ``sync.locks(keys)`` is one lock over many,
+    ``sync[key]`` is a lock for one key; ``sync.lock_many(keys)`` is one lock over many,
     taken atomically by the scheduler (no deadlock whatever the order). Pickles
     without its client (a client cannot travel), so it can be shipped to workers.
     """
@@ -142,8 +142,8 @@ class DistributedSynchronizer:
     def __getitem__(self, key: str) -> DistributedLock:
         return DistributedLock(self, [self.name(key)])
 
-    def locks(self, keys: Iterable[str]) -> DistributedLock:
-        """One lock over every key in ``keys``, acquired all at once."""
+    def lock_many(self, keys: Iterable[str]) -> DistributedLock:
+        """One lock over every key in ``keys``, acquired all at once by the scheduler."""
         return DistributedLock(self, [self.name(k) for k in sorted(set(keys))])
 
     def __getstate__(self) -> dict[str, Any]:
