@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import zarrflow
 from zarrflow.core import pool
@@ -82,3 +84,40 @@ def test_large_chunks_use_the_pool_and_small_ones_run_inline(monkeypatch):
     big[:] = 1
     assert small[:].sum() == 10000 and big[:].sum() == 1024 * 1024
     assert min(calls) < pool.MIN_PARALLEL_ITEM_BYTES <= max(calls)
+
+
+def test_thin_chunks_with_an_integer_index_dropping_an_axis():
+    a = np.arange(10 * 20 * 30, dtype="f8").reshape(10, 20, 30)
+    z = zarrflow.array(a, chunks=(10, 1, 1))
+    np.testing.assert_array_equal(z[:, 3, :], a[:, 3, :])
+    np.testing.assert_array_equal(z[4, :, :], a[4, :, :])
+    np.testing.assert_array_equal(z[:, :, 7], a[:, :, 7])
+    np.testing.assert_array_equal(z[2:9, 5, 3:29], a[2:9, 5, 3:29])
+
+
+@st.composite
+def thin_case(draw):
+    ndim = draw(st.integers(2, 4))
+    shape = tuple(draw(st.integers(1, 7)) for _ in range(ndim))
+    chunks = tuple(draw(st.integers(1, 3)) for _ in range(ndim - 1)) + (draw(st.integers(1, 2)),)
+    sel = []
+    for n in shape:
+        kind = draw(st.sampled_from(["all", "int", "slice"]))
+        if kind == "int":
+            sel.append(draw(st.integers(-n, n - 1)))
+        elif kind == "slice":
+            start = draw(st.integers(0, n))
+            sel.append(slice(start, draw(st.integers(start, n)), draw(st.integers(1, 3))))
+        else:
+            sel.append(slice(None))
+    return shape, chunks, tuple(sel), draw(st.sampled_from(["f8", "i1", "u2"]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(thin_case())
+def test_thin_chunk_reads_match_numpy(case):
+    shape, chunks, sel, dtype = case
+    a = np.arange(np.prod(shape)).reshape(shape).astype(dtype)
+    z = zarrflow.array(a, chunks=chunks)
+    np.testing.assert_array_equal(z[sel], a[sel])
+    np.testing.assert_array_equal(z[...], a)

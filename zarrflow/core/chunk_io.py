@@ -249,30 +249,27 @@ def _thin_chunk_groups(projections: Sequence[ChunkProjection], meta: Any, out: n
     at a time); None when no grouping applies. Projections come in C order."""
     clast = meta.chunks[-1] if meta.chunks else 0
     row_bytes = clast * meta.dtype.itemsize
-    if meta.order != "C" or out.ndim < 2 or not out.flags.c_contiguous or row_bytes >= CACHE_LINE_BYTES:
+    if (meta.order != "C" or out.ndim < 2 or out.ndim != len(meta.chunks)  # no axis dropped by an int
+            or not out.flags.c_contiguous or row_bytes >= CACHE_LINE_BYTES):
         return None
     size = min(16, -(-CACHE_LINE_BYTES // row_bytes))
     groups: list[list[int]] = []
+    run: list[int] | None = None  # the open run of groupable chunks, if any
     for i, p in enumerate(projections):
         groupable = (p.is_complete and not _is_edge(p, meta.shape, meta.chunks)
                      and isinstance(p.out_selection, tuple) and all(isinstance(s, slice) for s in p.out_selection))
-        if groupable and groups and len(groups[-1]) < size:
-            q = projections[groups[-1][-1]]
+        if groupable and run is not None and len(run) < size:
+            q = projections[run[-1]]
             if (q.chunk_coords[:-1] == p.chunk_coords[:-1] and q.chunk_coords[-1] + 1 == p.chunk_coords[-1]
-                    and q.out_selection[:-1] == p.out_selection[:-1] and q.out_selection[-1].stop == p.out_selection[-1].start
-                    and _groupable_tail(projections, groups[-1], meta)):
-                groups[-1].append(i)
+                    and q.out_selection[:-1] == p.out_selection[:-1]
+                    and q.out_selection[-1].stop == p.out_selection[-1].start):
+                run.append(i)
                 continue
         groups.append([i])
+        run = groups[-1] if groupable else None
     if all(len(g) == 1 for g in groups):
         return None
     return groups
-
-
-def _groupable_tail(projections: Sequence[ChunkProjection], group: list[int], meta: Any) -> bool:
-    p = projections[group[0]]
-    return p.is_complete and not _is_edge(p, meta.shape, meta.chunks) and all(
-        isinstance(s, slice) for s in p.out_selection)
 
 
 # --- writing ---------------------------------------------------------------------------------
