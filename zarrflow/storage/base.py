@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from zarrflow.errors import InvalidKeyError, ReadOnlyError
+from zarrflow.errors import InvalidKeyError, ReadOnlyError, StoreError
 from zarrflow.storage.paths import normalize_key, normalize_storage_path, prefix_for
 
 __all__ = ["Store", "byte_view", "ensure_bytes"]
@@ -113,13 +113,29 @@ class Store(MutableMapping[str, bytes]):
         """True when writes, deletes and renames raise :class:`ReadOnlyError`."""
         return self._read_only or not self.is_writeable
 
+    #: Lower-case every key and path (zarr 2's ``normalize_keys`` option).
+    normalize_keys: bool = False
+    #: Set by stores that can be closed; operations on a closed store raise StoreError.
+    _closed: bool = False
+
     def _normalize_key(self, key: str) -> str:
-        """Check and normalise one key; stores that transform keys override this."""
-        return normalize_key(key)
+        """Check and normalise one key (lower-cased when ``normalize_keys``)."""
+        key = normalize_key(key)
+        return key.lower() if self.normalize_keys else key
 
     def _normalize_path(self, path: str | bytes | None) -> str:
         """Check and normalise a hierarchy path ('' is the root)."""
-        return normalize_storage_path(path)
+        path = normalize_storage_path(path)
+        return path.lower() if self.normalize_keys else path
+
+    def _check_open(self, action: str, key: str) -> None:
+        """Raise StoreError naming this store and ``key`` if the store was closed."""
+        if self._closed:
+            raise StoreError(f"{self!r} is closed: cannot {action} {key!r}")
+
+    def _error(self, action: str, key: str, exc: BaseException) -> StoreError:
+        """A StoreError naming this store, the action, the key and the backend's reason."""
+        return StoreError(f"{self!r}: cannot {action} {key!r}: {exc}")
 
     def _check_writeable(self, key: str) -> None:
         """Raise ReadOnlyError naming this store and ``key`` if the store is read-only."""

@@ -111,13 +111,6 @@ class DBMStore(Store):
 
     # --- helpers ------------------------------------------------------------------------------
 
-    def _check_open(self, action: str, key: str) -> None:
-        if self._closed:
-            raise StoreError(f"{self!r} is closed: cannot {action} {key!r}")
-
-    def _error(self, action: str, key: str, exc: BaseException) -> StoreError:
-        return StoreError(f"{self!r}: cannot {action} {key!r}: {exc}")
-
     # --- mapping ------------------------------------------------------------------------------
 
     def __getitem__(self, key: str) -> bytes:

@@ -24,7 +24,6 @@ from typing import Any
 
 from zarrflow.errors import FSPathExistNotDir, InvalidKeyError, StoreError
 from zarrflow.storage.base import Store, byte_view, check_dimension_separator
-from zarrflow.storage.paths import normalize_key, normalize_storage_path
 
 __all__ = ["DirectoryStore", "NestedDirectoryStore"]
 
@@ -104,16 +103,6 @@ class DirectoryStore(Store):
         return f"{type(self).__name__}({self.path!r})"
 
     # --- keys to files -------------------------------------------------------------------
-
-    def _normalize_key(self, key: str) -> str:
-        """Normalise ``key``, lower-cased when ``normalize_keys`` is set."""
-        key = normalize_key(key)
-        return key.lower() if self.normalize_keys else key
-
-    def _normalize_path(self, path: str | bytes | None) -> str:
-        """Normalise a hierarchy path, lower-cased when ``normalize_keys`` is set."""
-        path = normalize_storage_path(path)
-        return path.lower() if self.normalize_keys else path
 
     def _file(self, nkey: str) -> str:
         """Filesystem path of a normalised key or path ('' is the root)."""

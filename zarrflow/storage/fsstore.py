@@ -30,7 +30,6 @@ from fsspec.implementations.local import LocalFileSystem
 
 from zarrflow.errors import StoreError
 from zarrflow.storage.base import Store, check_dimension_separator, ensure_bytes
-from zarrflow.storage.paths import normalize_key, normalize_storage_path
 
 __all__ = ["FSStore"]
 
@@ -239,16 +238,6 @@ class FSStore(Store):
         return f"{type(self).__name__}({self.url!r}, mode={self.mode!r})"
 
     # --- keys and paths ----------------------------------------------------------------
-
-    def _normalize_key(self, key: str) -> str:
-        """Check and normalise ``key``; lower-cased when ``normalize_keys``."""
-        key = normalize_key(key)
-        return key.lower() if self.normalize_keys else key
-
-    def _normalize_path(self, path: str | bytes | None) -> str:
-        """Check and normalise a hierarchy path; lower-cased when ``normalize_keys``."""
-        path = normalize_storage_path(path)
-        return path.lower() if self.normalize_keys else path
 
     def _fs_path(self, key: str) -> str:
         """The filesystem path of a (normalised) key or hierarchy path."""

@@ -145,10 +145,6 @@ class LMDBStore(Store):
 
     # --- helpers ----------------------------------------------------------------------------------
 
-    def _check_open(self, action: str, key: str) -> None:
-        if self._closed:
-            raise StoreError(f"{self!r} is closed: cannot {action} {key!r}")
-
     def _bkey(self, nkey: str, key: object) -> bytes:
         bkey = nkey.encode("utf-8")
         if len(bkey) > MAX_KEY_BYTES:
@@ -158,9 +154,6 @@ class LMDBStore(Store):
     def _begin(self, action: str, key: str, write: bool = False) -> Any:
         self._check_open(action, key)
         return self.db.begin(write=write, buffers=self.buffers)
-
-    def _error(self, action: str, key: str, exc: BaseException) -> StoreError:
-        return StoreError(f"{self!r}: cannot {action} {key!r}: {exc}")
 
     def _walk(self, txn: Any, prefix: bytes) -> Iterator[tuple[bytes, Any]]:
         """(key, value) pairs whose key starts with ``prefix``, in key order."""

@@ -113,10 +113,6 @@ class ZipStore(Store):
 
     # --- helpers ------------------------------------------------------------------------------
 
-    def _check_open(self, action: str, key: str) -> None:
-        if self._closed:
-            raise StoreError(f"{self!r} is closed: cannot {action} {key!r}")
-
     def _not_erasable(self, key: str) -> NotImplementedError:
         return NotImplementedError(
             f"{self!r} cannot delete {key!r}: entries of a Zip file cannot be removed "
