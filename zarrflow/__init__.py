@@ -101,10 +101,15 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    """``zarrflow.DistributedSynchronizer`` lives in the Dask layer: imported on first use,
-    so ``import zarrflow`` never imports dask or distributed."""
+    """The Dask layer (``DistributedSynchronizer``, ``to_dask``, ``from_dask``,
+    ``map_blocks``, ``map_slices``) is imported on first use, so ``import zarrflow``
+    never imports dask or distributed."""
     if name == "DistributedSynchronizer":
         from zarrflow.graph.sync import DistributedSynchronizer  # noqa: PLC0415 - optional layer
 
         return DistributedSynchronizer
+    if name in ("to_dask", "from_dask", "map_blocks", "map_slices"):
+        from zarrflow.graph import ops  # noqa: PLC0415 - optional layer
+
+        return getattr(ops, name)
     raise AttributeError(f"module 'zarrflow' has no attribute {name!r}")

@@ -158,6 +158,11 @@ class SynchronizerError(ZarrflowError, RuntimeError):
     """A synchronizer cannot provide working locks here."""
 
 
+class MisalignedWriteError(ZarrflowError, ValueError):
+    """Blocks of a parallel write would share target chunks and nothing may arbitrate
+    (no regrouping allowed, no synchronizer): refused rather than racing."""
+
+
 def err_too_many_indices(selection: object, shape: tuple[int, ...]) -> ArrayIndexError:
     """The error raised when a selection has more items than the array has axes."""
     return ArrayIndexError(f"too many indices for array; expected {len(shape)}, got {selection!r}")

@@ -1,0 +1,121 @@
+"""The only place that builds dask graphs.
+
+Each builder takes a plan (grids, regions) and :class:`~zarrflow.graph.tasks.ArrayRef`
+objects and returns a dask collection whose tasks are ``(function, ref, region, ...)``
+tuples. Names are deterministic: a hash of the store's identity, the array's path,
+its metadata JSON and the plan, so the same array gives the same keys and changed
+metadata gives different ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+from itertools import product
+from typing import Any
+
+import dask.array as da
+import numpy as np
+from dask.base import tokenize
+from dask.delayed import Delayed
+from dask.highlevelgraph import HighLevelGraph
+
+from zarrflow.core.array import Array
+from zarrflow.graph import plan, tasks
+
+#: Stores whose pickle is at most this long are identified by it (their location).
+_STORE_PICKLE_LIMIT = 1 << 16
+
+
+def store_identity(store: Any) -> str:
+    """A string naming where ``store`` keeps its data, not how it was opened: the store
+    class and its location (``path``, plus the filesystem for fsspec stores) for
+    persistent stores, else the hash of its pickle when small, else the object's id
+    (in-memory stores: same object, same identity)."""
+    if store is None:
+        return "none"
+    kind = f"{type(store).__module__}.{type(store).__qualname__}"
+    if getattr(store, "is_persistent", False):
+        location = getattr(store, "path", None)
+        if isinstance(location, str) and location != ":memory:":
+            fs = getattr(store, "fs", None)
+            protocol = getattr(fs, "protocol", None) if fs is not None else None
+            separator = getattr(store, "dimension_separator", None)
+            return f"{kind}:{protocol!r}:{separator!r}:{location}"
+        try:
+            data = pickle.dumps(store, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # noqa: BLE001 - unpicklable stores fall back to the object id
+            data = None
+        if data is not None and len(data) <= _STORE_PICKLE_LIMIT:
+            return kind + ":" + hashlib.sha1(data).hexdigest()
+    return f"{kind}@{id(store):x}"
+
+
+def array_token(array: Array, *extra: Any) -> str:
+    """Deterministic token of an array (store identity, path, metadata JSON) plus ``extra``."""
+    meta = array._meta.to_json()
+    return tokenize(store_identity(array._store), store_identity(array._chunk_store), array.path,
+                    bytes(meta), *extra)
+
+
+def _key_coords(grid: plan.Grid) -> list[tuple[int, ...]]:
+    return list(product(*(range(len(axis)) for axis in grid)))
+
+
+def read_graph(array: Array, grid: plan.Grid) -> da.Array:
+    """A dask array with one ``read_block`` task per block of ``grid``."""
+    name = "zarrflow-read-" + array_token(array, grid)
+    ref = tasks.ArrayRef.of(array, synchronizer=None)
+    slices = plan.block_slices(grid)
+    if array.ndim == 0:
+        layer = {(name,): (tasks.read_block, ref, ())}
+    else:
+        layer = {(name, *coords): (tasks.read_block, ref, tuple(slices[a][i] for a, i in enumerate(coords)))
+                 for coords in _key_coords(grid)}
+    graph = HighLevelGraph.from_collections(name, layer, dependencies=())
+    meta = np.empty((0,) * array.ndim, dtype=array.dtype)
+    return da.Array(graph, name, chunks=grid, dtype=array.dtype, meta=meta)
+
+
+def write_graph(source: da.Array, target: tasks.ArrayRef, region: plan.Region, token: str) -> Delayed:
+    """A Delayed that writes each block of ``source`` into ``target`` at its place inside
+    ``region`` (one ``write_block`` task per block) and returns the items written."""
+    name = "zarrflow-store-" + tokenize(source.name, token, region)
+    slices = plan.block_slices(source.chunks)
+    layer: dict[Any, Any] = {}
+    for coords in _key_coords(source.chunks):
+        sel = tuple(slice(r.start + slices[a][i].start, r.start + slices[a][i].stop)
+                    for a, (i, r) in enumerate(zip(coords, region)))
+        layer[(name, *coords)] = (tasks.write_block, target, sel, (source.name, *coords))
+    done = "zarrflow-stored-" + name.rsplit("-", 1)[-1]
+    layer[done] = (tasks.collect, list(layer))
+    graph = HighLevelGraph.from_collections(done, layer, dependencies=[source])
+    return Delayed(done, graph)
+
+
+def apply_graph(func: Any, source: Array, target: Array, depth: Any, kwargs: dict | None, token: str) -> Delayed:
+    """One ``apply_block`` task per target chunk (reading its halo of ``depth``)."""
+    name = "zarrflow-map-blocks-" + token
+    src, tgt = tasks.ArrayRef.of(source, synchronizer=None), tasks.ArrayRef.of(target, synchronizer=None)
+    layer: dict[Any, Any] = {}
+    for coords, out_region, in_region, trim in plan.halo_plan(target.shape, target.chunks, depth):
+        layer[(name, *coords)] = (tasks.apply_block, func, src, tgt, in_region, trim, out_region, kwargs)
+    return _finish(name, layer)
+
+
+def slices_graph(func: Any, source: Array, target: Array, axis: int, kwargs: dict | None, token: str) -> Delayed:
+    """One ``apply_slices`` task per target chunk along ``axis`` (whole extent elsewhere)."""
+    name = "zarrflow-map-slices-" + token
+    src, tgt = tasks.ArrayRef.of(source, synchronizer=None), tasks.ArrayRef.of(target, synchronizer=None)
+    axis %= max(target.ndim, 1)
+    layer: dict[Any, Any] = {}
+    for i, region in enumerate(plan.slab_plan(target.shape, target.chunks, axis)):
+        layer[(name, i)] = (tasks.apply_slices, func, src, tgt, region, axis, kwargs)
+    return _finish(name, layer)
+
+
+def _finish(name: str, layer: dict[Any, Any]) -> Delayed:
+    done = name.replace("zarrflow-", "zarrflow-done-", 1)
+    layer[done] = (tasks.collect, list(layer))
+    graph = HighLevelGraph.from_collections(done, layer, dependencies=())
+    return Delayed(done, graph)

@@ -1,0 +1,94 @@
+"""Small picklable task functions run by dask on any scheduler.
+
+A task carries an :class:`ArrayRef` (the store object itself, which persistent stores
+pickle as their location only, plus the array's path and options) and a region —
+never array data read on the client, never a whole ``Array``. Each task opens the
+array where it runs. Every write task is idempotent: running it twice stores the
+same bytes.
+
+No dask import here: these functions are plain Python over the engine.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from zarrflow.core.array import Array
+
+
+class ArrayRef(NamedTuple):
+    """Where an array lives and how to open it; what tasks carry instead of data."""
+
+    store: Any
+    path: str
+    chunk_store: Any = None
+    synchronizer: Any = None
+    write_empty_chunks: bool = True
+    allow_pickle: bool = False
+
+    @classmethod
+    def of(cls, array: Array, synchronizer: Any = "same") -> ArrayRef:
+        """The reference of ``array``; ``synchronizer`` overrides the array's own."""
+        sync = array.synchronizer if synchronizer == "same" else synchronizer
+        return cls(array._store, array.path, array._chunk_store, sync, array.write_empty_chunks,
+                   array._allow_pickle)
+
+    def open(self, read_only: bool) -> Array:
+        """The array, opened where the task runs."""
+        return Array(self.store, path=self.path, read_only=read_only, chunk_store=self.chunk_store,
+                     synchronizer=self.synchronizer, write_empty_chunks=self.write_empty_chunks,
+                     allow_pickle=self.allow_pickle)
+
+
+def read_block(ref: ArrayRef, region: tuple[slice, ...]) -> np.ndarray:
+    """Read ``array[region]`` (one or several whole stored chunks)."""
+    return np.asarray(ref.open(read_only=True)[region])
+
+
+def write_block(ref: ArrayRef, region: tuple[slice, ...], block: Any) -> int:
+    """Write ``block`` into ``array[region]``; returns the number of items written.
+    Partial chunks are read-modify-written under the ref's synchronizer, if any."""
+    block = np.asarray(block)
+    ref.open(read_only=False)[region] = block
+    return int(block.size)
+
+
+def apply_block(func: Any, source: ArrayRef, target: ArrayRef, in_region: tuple[slice, ...],
+                trim: tuple[slice, ...], out_region: tuple[slice, ...], kwargs: dict | None = None) -> int:
+    """Read ``source[in_region]`` (a target chunk plus its halo), apply ``func``, trim the
+    halo and write the result into ``target[out_region]``."""
+    data = np.asarray(source.open(read_only=True)[in_region])
+    result = np.asarray(func(data, **(kwargs or {})))
+    if result.shape != data.shape:
+        raise ValueError(f"{_name(func)} returned shape {result.shape} for a block of shape {data.shape}; "
+                         "map_blocks needs functions that keep the block's shape")
+    return write_block(target, out_region, result[trim])
+
+
+def apply_slices(func: Any, source: ArrayRef, target: ArrayRef, region: tuple[slice, ...], axis: int,
+                 kwargs: dict | None = None) -> int:
+    """Apply ``func`` to every 2-D (or (N-1)-D) slice of ``source[region]`` along ``axis``
+    and write the results into ``target[region]``."""
+    data = np.asarray(source.open(read_only=True)[region])
+    out = None
+    for i in range(data.shape[axis]):
+        piece = np.asarray(func(np.take(data, i, axis=axis), **(kwargs or {})))
+        if out is None:
+            out = np.empty(data.shape, dtype=piece.dtype)
+        index = [slice(None)] * data.ndim
+        index[axis] = i
+        out[tuple(index)] = piece
+    if out is None:
+        return 0
+    return write_block(target, region, out)
+
+
+def collect(counts: list) -> int:
+    """The final task of a write graph: total items written."""
+    return int(sum(counts))
+
+
+def _name(func: Any) -> str:
+    return getattr(func, "__name__", repr(func))
