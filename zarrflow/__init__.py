@@ -102,7 +102,7 @@ __all__ = [
 
 def __getattr__(name: str):
     """The Dask layer (``DistributedSynchronizer``, ``to_dask``, ``from_dask``,
-    ``map_blocks``, ``map_slices``) is imported on first use, so ``import zarrflow``
+    ``map_blocks``, ``map_slices``, ``copy_store_parallel``) is imported on first use, so ``import zarrflow``
     never imports dask or distributed."""
     if name == "DistributedSynchronizer":
         from zarrflow.graph.sync import DistributedSynchronizer  # noqa: PLC0415 - optional layer
@@ -112,4 +112,8 @@ def __getattr__(name: str):
         from zarrflow.graph import ops  # noqa: PLC0415 - optional layer
 
         return getattr(ops, name)
+    if name == "copy_store_parallel":
+        from zarrflow.graph.copy import copy_store_parallel  # noqa: PLC0415 - optional layer
+
+        return copy_store_parallel
     raise AttributeError(f"module 'zarrflow' has no attribute {name!r}")

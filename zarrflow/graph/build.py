@@ -119,3 +119,13 @@ def _finish(name: str, layer: dict[Any, Any]) -> Delayed:
     layer[done] = (tasks.collect, list(layer))
     graph = HighLevelGraph.from_collections(done, layer, dependencies=())
     return Delayed(done, graph)
+
+
+def copy_graph(func: Any, source: Any, dest: Any, batches: list[list[tuple[str, str]]]) -> Delayed:
+    """One ``func(source, dest, pairs)`` task per batch of ``(source_key, dest_key)``
+    pairs (raw bytes copied store to store); the final task returns the bytes copied."""
+    token = tokenize(store_identity(source), store_identity(dest), batches)
+    name = "zarrflow-copy-store-" + token
+    layer: dict[Any, Any] = {(name, i): (func, source, dest, [tuple(p) for p in pairs])
+                             for i, pairs in enumerate(batches)}
+    return _finish(name, layer)

@@ -1,0 +1,39 @@
+"""Starting a local dask cluster explicitly.
+
+zarrflow never starts a cluster implicitly: its graph functions run on the active
+``distributed.Client`` when there is one, else on dask's threaded scheduler. Call
+:func:`local` to get a client of a new local cluster, and close it when done.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import distributed
+
+__all__ = ["local"]
+
+
+def local(n_workers: int | None = None, threads_per_worker: int | None = None, processes: bool = True,
+          **kwargs: Any) -> distributed.Client:
+    """A ``distributed.Client`` of a new ``LocalCluster`` listening on 127.0.0.1 only
+    (with ``processes=False`` too: tcp on 127.0.0.1 rather than ``inproc://``), with the
+    dashboard disabled (pass ``dashboard_address=':8787'`` to enable it; the
+    scheduler's small HTTP server, health and metrics routes only, still listens on
+    127.0.0.1).
+
+    ``n_workers``/``threads_per_worker``: None lets dask choose from the machine's
+    cores; ``processes``: worker processes (True) or threads of this process.
+    ``kwargs`` go to ``distributed.LocalCluster`` (``memory_limit``, ...) or the
+    ``Client`` (``set_as_default``, ...). The client becomes the default one, so
+    zarrflow's graph functions use it. The caller closes it (``client.close()``, or
+    ``with local() as client:``), which also closes the cluster it started.
+    zarrflow never starts a cluster implicitly; this function is the only way it does.
+    """
+    if not processes:
+        kwargs.setdefault("protocol", "tcp://")  # not inproc://, whose HTTP server binds the machine's address
+    if kwargs.get("protocol") not in ("inproc", "inproc://"):
+        kwargs.setdefault("host", "127.0.0.1")
+    kwargs.setdefault("dashboard_address", None)
+    return distributed.Client(n_workers=n_workers, threads_per_worker=threads_per_worker, processes=processes,
+                              **kwargs)
