@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.core.interop_cases import World
+
 from zarrflow.storage import DirectoryStore, KVStore, MemoryStore, NestedDirectoryStore
 
 #: Ids of the stores every Array-level test runs over.
@@ -89,3 +91,11 @@ def store_factory(store_kind: str, tmp_path: Path) -> Callable[[], MutableMappin
     """``store_factory()``: a new, empty store of the kind under test on each call."""
     counter = itertools.count()
     return lambda: make_store(store_kind, tmp_path / f"store{next(counter)}")
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory) -> World:
+    """The interop case matrix written by zarrflow once per session (tests/core/interop_cases.py)."""
+    w = World(tmp_path_factory.mktemp("interop"))
+    w.write_all()
+    return w
