@@ -115,6 +115,32 @@ def _patterns(value: Any, flags: int) -> list[re.Pattern]:
     return [re.compile(v, flags) for v in value]
 
 
+def store_key_pairs(src: Store, source_path: str = "", dest_path: str = "", excludes: Any = None,
+                    includes: Any = None, flags: int = 0) -> list[tuple[str, str]]:
+    """``(source key, destination key)`` for every key ``copy_store`` copies: the keys
+    under ``source_path`` that no ``excludes`` pattern matches, or that an ``includes``
+    pattern matches too, moved from under ``source_path`` to under ``dest_path``."""
+    source_path = normalize_storage_path(source_path)
+    dest_path = normalize_storage_path(dest_path)
+    src_prefix = source_path + "/" if source_path else ""
+    dst_prefix = dest_path + "/" if dest_path else ""
+    exclude_res = _patterns(excludes, flags)
+    include_res = _patterns(includes, flags)
+
+    def wanted(key: str) -> bool:
+        if any(p.search(key) for p in exclude_res):
+            return any(p.search(key) for p in include_res)
+        return True
+
+    return [(k, dst_prefix + k[len(src_prefix):]) for k in src.keys_under(source_path)
+            if k.startswith(src_prefix) and wanted(k)]
+
+
+def describe_copy(key: str, dest_key: str) -> str:
+    """How a log line names a copied key: ``key``, or ``key -> dest_key`` when it moves."""
+    return key if dest_key == key else f"{key} -> {dest_key}"
+
+
 def copy_store(source: Any, dest: Any, source_path: str = "", dest_path: str = "", excludes: Any = None,
                includes: Any = None, flags: int = 0, if_exists: str = "raise", dry_run: bool = False,
                log: Any = None) -> tuple[int, int, int]:
@@ -135,19 +161,9 @@ def copy_store(source: Any, dest: Any, source_path: str = "", dest_path: str = "
         raise ValueError(f"if_exists must be one of {list(_IF_EXISTS_STORE)!r}; found {if_exists!r}")
     src = _as_store(source, "r")
     dst = _as_store(dest, "a")
-    source_path = normalize_storage_path(source_path)
-    dest_path = normalize_storage_path(dest_path)
-    src_prefix = source_path + "/" if source_path else ""
-    dst_prefix = dest_path + "/" if dest_path else ""
-    exclude_res = _patterns(excludes, flags)
-    include_res = _patterns(includes, flags)
-
-    def wanted(key: str) -> bool:
-        if any(p.search(key) for p in exclude_res):
-            return any(p.search(key) for p in include_res)
-        return True
-
-    keys = [k for k in src.keys_under(source_path) if k.startswith(src_prefix) and wanted(k)]
+    pairs = store_key_pairs(src, source_path, dest_path, excludes, includes, flags)
+    dest_of = dict(pairs)
+    keys = [k for k, _ in pairs]
     n_copied = n_skipped = n_bytes = 0
     # Batches never span two directories: values in one directory (one array's chunks)
     # have similar sizes, so the largest seen there sizes the next batch; each new
@@ -167,8 +183,8 @@ def copy_store(source: Any, dest: Any, source_path: str = "", dest_path: str = "
             to_copy: dict[str, str] = {}  # source key -> dest key
             conflict = None
             for key in batch:
-                dest_key = dst_prefix + key[len(src_prefix):]
-                descr = key if dest_key == key else f"{key} -> {dest_key}"
+                dest_key = dest_of[key]
+                descr = describe_copy(key, dest_key)
                 if if_exists != "replace" and dest_key in dst:
                     if if_exists == "raise":
                         conflict = dest_key

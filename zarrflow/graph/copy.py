@@ -24,7 +24,8 @@ from zarrflow.core.copying import (
     _as_store,
     _log_summary,
     _LogWriter,
-    _patterns,
+    describe_copy,
+    store_key_pairs,
 )
 from zarrflow.errors import CopyError
 from zarrflow.graph import build, ops
@@ -86,28 +87,15 @@ def copy_store_parallel(source: Any, dest: Any, source_path: str = "", dest_path
         raise ValueError(f"batch must be at least 1, found {batch!r}")
     src = _as_store(source, "r")
     dst = _as_store(dest, "a")
-    source_path = normalize_storage_path(source_path)
-    dest_path = normalize_storage_path(dest_path)
-    src_prefix = source_path + "/" if source_path else ""
-    dst_prefix = dest_path + "/" if dest_path else ""
-    exclude_res = _patterns(excludes, flags)
-    include_res = _patterns(includes, flags)
-
-    def wanted(key: str) -> bool:
-        if any(p.search(key) for p in exclude_res):
-            return any(p.search(key) for p in include_res)
-        return True
-
-    keys = [k for k in src.keys_under(source_path) if k.startswith(src_prefix) and wanted(k)]
+    pairs = store_key_pairs(src, source_path, dest_path, excludes, includes, flags)
     # One listing of the destination instead of one lookup per key (remote stores).
-    existing = set() if if_exists == "replace" else set(dst.keys_under(dest_path))
+    existing = set() if if_exists == "replace" else set(dst.keys_under(normalize_storage_path(dest_path)))
     chunks: list[tuple[str, str]] = []
     metadata: list[tuple[str, str]] = []
     n_copied = n_skipped = n_bytes = 0
     with _LogWriter(log) as write_log:
-        for key in keys:
-            dest_key = dst_prefix + key[len(src_prefix):]
-            descr = key if dest_key == key else f"{key} -> {dest_key}"
+        for key, dest_key in pairs:
+            descr = describe_copy(key, dest_key)
             if dest_key in existing:
                 if if_exists == "raise":
                     raise CopyError(f"key {dest_key!r} exists in destination")
