@@ -163,14 +163,29 @@ class Store(MutableMapping[str, bytes]):
             return False
         return True
 
+    def _identity(self) -> tuple[Any, ...] | None:
+        """Where and how this store keeps its data (location and parameters), for
+        equality and hashing; None (the default) means only the same object is equal."""
+        return None
+
     def __eq__(self, other: object) -> bool:
-        """Stores are equal when they are the same object; subclasses compare their
-        location and parameters (never a full read of both stores)."""
+        """Stores are equal when they are of one class with the same ``_identity()``
+        (never a full read of both stores), else only when they are the same object."""
         if not isinstance(other, Store):
             return NotImplemented
-        return self is other
+        if self is other:
+            return True
+        mine = self._identity()
+        return mine is not None and type(other) is type(self) and mine == other._identity()
 
-    __hash__ = object.__hash__
+    def __hash__(self) -> int:
+        mine = self._identity()
+        if mine is None:
+            return object.__hash__(self)
+        try:
+            return hash((type(self), mine))
+        except TypeError:  # an unhashable parameter: equal stores still hash equal
+            return hash(type(self))
 
     def __repr__(self) -> str:
         """``ClassName()``; subclasses add their location."""

@@ -90,20 +90,9 @@ class DBMStore(Store):
         args = (self.path, flag, self.mode, self.open, self.write_lock, self.dimension_separator)
         return (_rebuild, (type(self), args, self.open_kwargs))
 
-    def __eq__(self, other: object) -> bool:
-        """Same class, file, open function and open arguments (as zarr 2)."""
-        if not isinstance(other, Store):
-            return NotImplemented
-        return (
-            type(other) is type(self)
-            and self.path == other.path  # type: ignore[attr-defined]
-            and self.open == other.open  # type: ignore[attr-defined]
-            and self.open_kwargs == other.open_kwargs  # type: ignore[attr-defined]
-        )
-
-    def __hash__(self) -> int:
-        """Hash of the class and file."""
-        return hash((type(self), self.path))
+    def _identity(self) -> tuple[Any, ...]:
+        """The file, open function and open arguments (as zarr 2)."""
+        return (self.path, self.open, tuple(sorted(self.open_kwargs.items())))
 
     def __repr__(self) -> str:
         """``DBMStore('/abs/path')``."""

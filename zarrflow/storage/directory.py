@@ -83,20 +83,9 @@ class DirectoryStore(Store):
         """Pickle as the class and its parameters: the data stays on disk."""
         return (type(self), self._params())
 
-    def __eq__(self, other: object) -> bool:
-        """Same class, same directory, same key normalisation and separator."""
-        if not isinstance(other, Store):
-            return NotImplemented
-        return (
-            type(other) is type(self)
-            and self.path == other.path  # type: ignore[attr-defined]
-            and self.normalize_keys == other.normalize_keys  # type: ignore[attr-defined]
-            and self.dimension_separator == other.dimension_separator
-        )
-
-    def __hash__(self) -> int:
-        """Hash of the class and directory."""
-        return hash((type(self), self.path))
+    def _identity(self) -> tuple[Any, ...]:
+        """The directory, key normalisation and separator."""
+        return (self.path, self.normalize_keys, self.dimension_separator)
 
     def __repr__(self) -> str:
         """``DirectoryStore('/abs/path')``."""

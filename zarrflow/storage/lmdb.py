@@ -129,15 +129,9 @@ class LMDBStore(Store):
             pass
         return (_rebuild, (type(self), (self.path, self.buffers, self.dimension_separator), self._user_kwargs))
 
-    def __eq__(self, other: object) -> bool:
-        """Same class and directory."""
-        if not isinstance(other, Store):
-            return NotImplemented
-        return type(other) is type(self) and self.path == other.path  # type: ignore[attr-defined]
-
-    def __hash__(self) -> int:
-        """Hash of the class and directory."""
-        return hash((type(self), self.path))
+    def _identity(self) -> tuple[Any, ...]:
+        """The database directory."""
+        return (self.path,)
 
     def __repr__(self) -> str:
         """``LMDBStore('/abs/path')``."""

@@ -110,20 +110,9 @@ class RedisStore(Store):
         """Pickle as the parameters: the data stays in the server."""
         return (_open, (self._prefix, self.dimension_separator, self._read_only, self._kwargs))
 
-    def __eq__(self, other: object) -> bool:
-        """Same class, same server and database, same prefix and separator."""
-        if not isinstance(other, Store):
-            return NotImplemented
-        return (
-            type(other) is type(self)
-            and self._prefix == other._prefix  # type: ignore[attr-defined]
-            and self.endpoint == other.endpoint  # type: ignore[attr-defined]
-            and self.dimension_separator == other.dimension_separator
-        )
-
-    def __hash__(self) -> int:
-        """Hash of the class, endpoint and prefix."""
-        return hash((type(self), self.endpoint, self._prefix))
+    def _identity(self) -> tuple[Any, ...]:
+        """The server and database, prefix and separator."""
+        return (self.endpoint, self._prefix, self.dimension_separator)
 
     def __repr__(self) -> str:
         """``RedisStore('zarr' at redis://127.0.0.1:6379/0)``."""

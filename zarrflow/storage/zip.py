@@ -92,20 +92,9 @@ class ZipStore(Store):
         mode = "r" if self.mode == "r" else "a"
         return (type(self), (self.path, self.compression, self.allowZip64, mode, self.dimension_separator))
 
-    def __eq__(self, other: object) -> bool:
-        """Same class, file, compression and Zip64 setting (as zarr 2)."""
-        if not isinstance(other, Store):
-            return NotImplemented
-        return (
-            type(other) is type(self)
-            and self.path == other.path  # type: ignore[attr-defined]
-            and self.compression == other.compression  # type: ignore[attr-defined]
-            and self.allowZip64 == other.allowZip64  # type: ignore[attr-defined]
-        )
-
-    def __hash__(self) -> int:
-        """Hash of the class and file."""
-        return hash((type(self), self.path))
+    def _identity(self) -> tuple[Any, ...]:
+        """The file, compression and Zip64 setting (as zarr 2)."""
+        return (self.path, self.compression, self.allowZip64)
 
     def __repr__(self) -> str:
         """``ZipStore('/abs/path.zip', mode='a')``."""
