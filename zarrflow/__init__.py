@@ -101,14 +101,18 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    """The Dask layer (``DistributedSynchronizer``, ``to_dask``, ``from_dask``,
-    ``map_blocks``, ``map_slices``, ``copy_store_parallel``) is imported on first use, so ``import zarrflow``
-    never imports dask or distributed."""
+    """The Dask layer (``DistributedSynchronizer``, ``to_dask``, ``from_dask``, ``store``,
+    ``map_blocks``, ``map_slices``, ``copy_store_parallel``, the ``cluster`` module) is
+    imported on first use, so ``import zarrflow`` never imports dask or distributed."""
     if name == "DistributedSynchronizer":
         from zarrflow.graph.sync import DistributedSynchronizer  # noqa: PLC0415 - optional layer
 
         return DistributedSynchronizer
-    if name in ("to_dask", "from_dask", "map_blocks", "map_slices"):
+    if name == "cluster":
+        import zarrflow.graph.cluster as cluster  # noqa: PLC0415 - optional layer
+
+        return cluster
+    if name in ("to_dask", "from_dask", "store", "map_blocks", "map_slices"):
         from zarrflow.graph import ops  # noqa: PLC0415 - optional layer
 
         return getattr(ops, name)

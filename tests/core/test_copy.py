@@ -17,7 +17,7 @@ import pytest
 import zarrflow
 from tests.core.conftest import snapshot
 from tests.core.test_hierarchy import type_names, zarrflow_run
-from zarrflow.core.copying import _slabs
+from zarrflow.core.copying import chunk_slabs
 from zarrflow.errors import CopyError
 from zarrflow.storage import DirectoryStore, MemoryStore
 
@@ -242,7 +242,7 @@ def test_copy_all_dry_run_writes_nothing():
 def test_slabs_tile_the_array_chunk_aligned_within_budget(shape, chunks, itemsize, max_bytes):
     seen = np.zeros(shape, dtype=int)
     budget = max(max_bytes, math.prod(min(c, s) for c, s in zip(chunks, shape)) * itemsize)
-    for sel in _slabs(shape, chunks, itemsize, max_bytes):
+    for sel in chunk_slabs(shape, chunks, itemsize, max_bytes):
         seen[sel] += 1
         n = math.prod(s.stop - s.start for s in sel)
         assert n * itemsize <= budget

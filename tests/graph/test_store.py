@@ -176,3 +176,17 @@ def test_memory_target_refused_on_other_processes():
         ops.store(d, t, scheduler="processes")
     ops.store(d, t, scheduler="threads")
     np.testing.assert_array_equal(t[...], np.ones((10, 10)))
+
+
+def test_single_writer_file_target_refused_on_other_processes(tmp_path):
+    """A ZipStore must not be appended to by several processes at once: refused
+    before any chunk is written; threads share the one handle and are fine."""
+    zs = zarrflow.ZipStore(str(tmp_path / "t.zip"), mode="w")
+    t = zarrflow.zeros((10, 10), chunks=5, store=zs)
+    d = da.ones((10, 10), chunks=5)
+    with pytest.raises(ValueError, match="ZipStore.*one process at a time.*scheduler='threads'"):
+        ops.store(d, t, scheduler="processes")
+    assert t.nchunks_initialized == 0
+    ops.store(d, t, scheduler="threads")
+    zs.close()
+    np.testing.assert_array_equal(zarrflow.open_array(str(tmp_path / "t.zip"), mode="r")[...], np.ones((10, 10)))

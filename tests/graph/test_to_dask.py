@@ -115,3 +115,17 @@ def test_graph_construction_for_100k_chunks(tmp_path):
     assert d.npartitions == 100_000
     assert len(delayed.__dask_graph__()) == 200_001
     print(f"\n100,000-chunk graphs: to_dask {t1 - t0:.2f} s, store (on top) {t2 - t1:.2f} s")
+
+
+def test_public_names_of_the_dask_layer(tmp_path):
+    """The issue's spellings: zarrflow.to_dask / Array.to_dask / zarrflow.store /
+    zarrflow.from_dask / zarrflow.cluster.local."""
+    z = zarrflow.open_array(str(tmp_path / "a.zarr"), mode="w", shape=(6, 4), chunks=(3, 2), dtype="i2")
+    z[...] = np.arange(24, dtype="i2").reshape(6, 4)
+    x = z.to_dask()
+    assert x.name == zarrflow.to_dask(z).name and x.npartitions == 4
+    np.testing.assert_array_equal(x.compute(), z[...])
+    t = zarrflow.zeros((6, 4), chunks=(2, 4), dtype="i2")
+    assert zarrflow.store(x + 1, t) == 24
+    np.testing.assert_array_equal(t[...], z[...] + 1)
+    assert callable(zarrflow.cluster.local) and zarrflow.cluster.local.__doc__

@@ -85,6 +85,7 @@ def test_flags_are_booleans(store: Store) -> None:
         "is_erasable",
         "is_persistent",
         "supports_concurrent_getitems",
+        "supports_multiprocess_writes",
         "supports_rename",
         "read_only",
     ):
@@ -541,6 +542,38 @@ def test_thread_safety_smoke(store: Store) -> None:
     assert not errors, errors
     assert len(store) == n_threads * n_keys
     assert store.listdir() == sorted(f"t{t}" for t in range(n_threads))
+
+
+def _write_keys_in_a_process(store: Store, writer: int, n_keys: int) -> int:
+    """Runs in another process, on a pickled copy of the store."""
+    for i in range(n_keys):
+        store[f"w{writer}/{i}"] = f"{writer}-{i}".encode() * 100
+    store.setitems({f"batch/w{writer}-{i}": b"x" * i for i in range(n_keys)})
+    return n_keys
+
+
+def test_multiprocess_writers_lose_nothing(store: Store) -> None:
+    """Stores that claim ``supports_multiprocess_writes`` (the Dask layer lets worker
+    processes write them at once) keep every key written by concurrent processes."""
+    if not store.supports_multiprocess_writes:
+        pytest.skip(f"{type(store).__name__} does not take writes from several processes at once")
+    import concurrent.futures
+    import multiprocessing
+
+    n_writers, n_keys = 3, 30
+    store["before"] = b"kept"
+    with concurrent.futures.ProcessPoolExecutor(n_writers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        done = list(pool.map(_write_keys_in_a_process, [store] * n_writers, range(n_writers), [n_keys] * n_writers))
+    assert done == [n_keys] * n_writers
+    fresh = pickle.loads(pickle.dumps(store))
+    for handle in (store, fresh):
+        assert handle["before"] == b"kept"
+        for w in range(n_writers):
+            assert handle.getitems([f"w{w}/{i}" for i in range(n_keys)]) == {
+                f"w{w}/{i}": f"{w}-{i}".encode() * 100 for i in range(n_keys)}
+        assert sorted(handle.listdir("batch")) == sorted(f"w{w}-{i}" for w in range(n_writers) for i in range(n_keys))
+    if fresh is not store:
+        fresh.close()
 
 
 # --- store-independent helpers ------------------------------------------------------------------

@@ -522,6 +522,16 @@ class Array(Node):
         with self.locked(selection):
             self[selection] = func(self[selection])
 
+    # --- the Dask layer ---------------------------------------------------------------
+
+    def to_dask(self, chunks: Any = None) -> Any:
+        """This array as a lazy ``dask.array.Array``: one small task per stored chunk
+        (or per block of ``chunks``, whole multiples of the stored chunks); see
+        :func:`zarrflow.to_dask`. Needs dask (``pip install 'zarrflow[dask]'``)."""
+        from zarrflow.graph.ops import to_dask  # noqa: PLC0415 - the optional Dask layer, imported on use
+
+        return to_dask(self, chunks=chunks)
+
     # --- Python protocol -------------------------------------------------------------
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import builtins
 import math
 import re
+import sys
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any
 
@@ -136,6 +137,24 @@ def store_key_pairs(src: Store, source_path: str = "", dest_path: str = "", excl
             if k.startswith(src_prefix) and wanted(k)]
 
 
+def parallel_requested(parallel: bool | None, scheduler: Any = None) -> bool:
+    """Whether a copy runs on Dask: ``parallel`` when given; otherwise when a
+    ``scheduler`` is named or a ``distributed.Client`` is active (checked without
+    importing distributed: no client exists unless it was imported)."""
+    if parallel is not None:
+        return bool(parallel)
+    if scheduler is not None:
+        return True
+    dist = sys.modules.get("distributed")
+    if dist is None:
+        return False
+    try:
+        dist.default_client()
+    except ValueError:
+        return False
+    return True
+
+
 def describe_copy(key: str, dest_key: str) -> str:
     """How a log line names a copied key: ``key``, or ``key -> dest_key`` when it moves."""
     return key if dest_key == key else f"{key} -> {dest_key}"
@@ -143,7 +162,8 @@ def describe_copy(key: str, dest_key: str) -> str:
 
 def copy_store(source: Any, dest: Any, source_path: str = "", dest_path: str = "", excludes: Any = None,
                includes: Any = None, flags: int = 0, if_exists: str = "raise", dry_run: bool = False,
-               log: Any = None) -> tuple[int, int, int]:
+               log: Any = None, *, parallel: bool | None = None, progress: bool = False,
+               scheduler: Any = None) -> tuple[int, int, int]:
     """Copy the stored bytes of ``source`` (under ``source_path``) into ``dest`` (under
     ``dest_path``) without decoding them, preserving every setting and attribute.
 
@@ -156,7 +176,17 @@ def copy_store(source: Any, dest: Any, source_path: str = "", dest_path: str = "
     Keys are read and written in batches (``getitems``/``setitems``) of keys of one
     directory, sized from the largest value seen there to hold about 64 MiB
     (``MAX_BATCH_BYTES``). Returns ``(n_copied, n_skipped, n_bytes_copied)``.
+
+    ``parallel=True`` (or, by default, while a ``distributed.Client`` is active or
+    when ``scheduler`` is given) copies on Dask instead:
+    :func:`zarrflow.graph.copy.copy_store_parallel`, with the same result and log
+    lines, metadata written after the chunks and ``progress`` showing a progress bar.
     """
+    if parallel_requested(parallel, scheduler):
+        from zarrflow.graph.copy import copy_store_parallel  # noqa: PLC0415 - the optional Dask layer
+
+        return copy_store_parallel(source, dest, source_path, dest_path, excludes, includes, if_exists, dry_run,
+                                   log, progress=progress, scheduler=scheduler, flags=flags)
     if if_exists not in _IF_EXISTS_STORE:
         raise ValueError(f"if_exists must be one of {list(_IF_EXISTS_STORE)!r}; found {if_exists!r}")
     src = _as_store(source, "r")
@@ -238,7 +268,7 @@ def _source_attrs(source: Any) -> dict:
     return attrs.asdict() if hasattr(attrs, "asdict") else dict(attrs)
 
 
-def _slabs(shape: tuple[int, ...], chunks: tuple[int, ...], itemsize: int,
+def chunk_slabs(shape: tuple[int, ...], chunks: tuple[int, ...], itemsize: int,
            max_bytes: int) -> Iterator[tuple[slice, ...]]:
     """Chunk-aligned selections covering ``shape``, each of about ``max_bytes`` at most
     (one chunk at least): rows of chunks along axis 0, several rows per slab when rows
@@ -275,7 +305,7 @@ def _slabs(shape: tuple[int, ...], chunks: tuple[int, ...], itemsize: int,
 def _copy_data(source: Any, ds: Any, max_bytes: int) -> None:
     shape = tuple(ds.shape)
     chunks = tuple(ds.chunks) if ds.chunks else shape
-    for sel in _slabs(shape, chunks, max(1, np.dtype(ds.dtype).itemsize), max_bytes):
+    for sel in chunk_slabs(shape, chunks, max(1, np.dtype(ds.dtype).itemsize), max_bytes):
         ds[sel if sel else Ellipsis] = source[sel if sel else ()]
 
 
@@ -283,8 +313,12 @@ class _Copier:
     """One ``copy``/``copy_all`` call: its options, its log and its counts."""
 
     def __init__(self, log: _LogWriter, shallow: bool, without_attrs: bool, if_exists: str, dry_run: bool,
-                 max_slab_bytes: int, create_kws: dict):
+                 max_slab_bytes: int, create_kws: dict, parallel: Any = None):
         self.log = log
+        #: a ``zarrflow.graph.copy.ParallelArrayCopy`` gathering array data, or None (serial)
+        self.parallel = parallel
+        #: (group, name) of arrays created by this copy: removed again if the parallel data copy fails
+        self.created: list[tuple[Any, str]] = []
         self.shallow = shallow
         self.without_attrs = without_attrs
         self.if_exists = if_exists
@@ -364,7 +398,12 @@ class _Copier:
                 del dest[name]
             ds = dest.create_dataset(name, shape=source.shape, dtype=source.dtype, **kws)
             try:
-                _copy_data(source, ds, self.max_slab_bytes)
+                if self.parallel is not None and self.parallel.accepts(source, ds):
+                    self.parallel.add(source, ds)
+                    if not exists:
+                        self.created.append((dest, name))
+                else:
+                    _copy_data(source, ds, self.max_slab_bytes)
                 if not self.without_attrs:
                     attrs = _source_attrs(source)
                     if _is_h5py(dest):
@@ -404,9 +443,39 @@ class _Copier:
             self.copy(source[key], grp, name=key, root=False)
         self.n_copied += 1
 
+    def finish(self) -> None:
+        """Run the gathered parallel data copy; if it fails, remove the arrays this
+        copy created (as the serial copy removes a half-copied array)."""
+        if self.parallel is None:
+            return
+        planned, self.parallel = self.parallel, None
+        try:
+            planned.run()
+        except BaseException:
+            for group_, name in reversed(self.created):
+                try:
+                    del group_[name]
+                except Exception:  # pragma: no cover - best effort; the original error matters
+                    pass
+            raise
+
     def result(self) -> tuple[int, int, int]:
+        self.finish()
         _log_summary(self.log, self.dry_run, self.n_copied, self.n_skipped, self.n_bytes)
         return self.n_copied, self.n_skipped, self.n_bytes
+
+
+def _parallel_copy(parallel: bool | None, progress: bool, scheduler: Any, dry_run: bool, dest: Any) -> Any:
+    """A ``ParallelArrayCopy`` when the copy runs on Dask, else None; refuses, before
+    anything is written, a destination group worker processes cannot write."""
+    if dry_run or not parallel_requested(parallel, scheduler):
+        return None
+    from zarrflow.graph.copy import ParallelArrayCopy  # noqa: PLC0415 - the optional Dask layer
+
+    planned = ParallelArrayCopy(progress=progress, scheduler=scheduler, auto=parallel is None)
+    if isinstance(dest, Group):
+        planned.check_destination(dest)
+    return planned
 
 
 def _check_args(dest: Any, if_exists: str) -> None:
@@ -420,7 +489,8 @@ def _check_args(dest: Any, if_exists: str) -> None:
 
 def copy(source: Any, dest: Any, name: str | None = None, shallow: bool = False, without_attrs: bool = False,
          log: Any = None, if_exists: str = "raise", dry_run: bool = False, *,
-         max_slab_bytes: int = MAX_SLAB_BYTES, **create_kws: Any) -> tuple[int, int, int]:
+         max_slab_bytes: int = MAX_SLAB_BYTES, parallel: bool | None = None, progress: bool = False,
+         scheduler: Any = None, **create_kws: Any) -> tuple[int, int, int]:
     """Copy the array or group ``source`` (zarrflow or h5py) into the group ``dest``
     (zarrflow or h5py), as ``name`` (default: the source's name).
 
@@ -438,26 +508,49 @@ def copy(source: Any, dest: Any, name: str | None = None, shallow: bool = False,
     ``(n_copied, n_skipped, n_bytes_copied)`` and logs zarr 2's lines, e.g.
     ``copy /foo/bar/baz (100,) int64`` then
     ``all done: 3 copied, 0 skipped, 800 bytes copied``.
+
+    ``parallel=True`` (or, by default, while a ``distributed.Client`` is active or
+    when ``scheduler`` is given) copies the data on Dask: the arrays are created
+    here, then one graph copies every array's chunks, as stored bytes when source
+    and destination encode chunks alike (same chunks, dtype, codecs, order, fill
+    value; no decoding), else decoded and re-encoded one slab of whole destination
+    chunks per task. ``progress`` shows a progress bar; ``scheduler`` as in
+    ``dask.compute``. The result and log lines are the serial ones; a bytes copy
+    leaves chunks the source never wrote unwritten (reading the fill value), where
+    the serial copy writes them. h5py sources or destinations are always copied
+    serially.
     """
     _check_args(dest, if_exists)
     with _LogWriter(log) as write_log:
-        copier = _Copier(write_log, shallow, without_attrs, if_exists, dry_run, max_slab_bytes, create_kws)
-        copier.copy(source, dest, name=name, root=True)
+        copier = _Copier(write_log, shallow, without_attrs, if_exists, dry_run, max_slab_bytes, create_kws,
+                         _parallel_copy(parallel, progress, scheduler, dry_run, dest))
+        try:
+            copier.copy(source, dest, name=name, root=True)
+        except Exception:
+            copier.finish()  # what was planned before the failure is copied, as a serial copy would have
+            raise
         return copier.result()
 
 
 def copy_all(source: Any, dest: Any, shallow: bool = False, without_attrs: bool = False, log: Any = None,
              if_exists: str = "raise", dry_run: bool = False, *, max_slab_bytes: int = MAX_SLAB_BYTES,
+             parallel: bool | None = None, progress: bool = False, scheduler: Any = None,
              **create_kws: Any) -> tuple[int, int, int]:
     """Copy every child of the group ``source`` into the group ``dest``, then the
     source group's attributes onto ``dest`` (unless ``without_attrs`` or
-    ``dry_run``). Options and result as :func:`copy`.
+    ``dry_run``). Options (``parallel`` included) and result as :func:`copy`.
     """
     _check_args(dest, if_exists)
     with _LogWriter(log) as write_log:
-        copier = _Copier(write_log, shallow, without_attrs, if_exists, dry_run, max_slab_bytes, create_kws)
-        for key in source.keys():
-            copier.copy(source[key], dest, name=key, root=False)
+        copier = _Copier(write_log, shallow, without_attrs, if_exists, dry_run, max_slab_bytes, create_kws,
+                         _parallel_copy(parallel, progress, scheduler, dry_run, dest))
+        try:
+            for key in source.keys():
+                copier.copy(source[key], dest, name=key, root=False)
+        except Exception:
+            copier.finish()  # what was planned before the failure is copied, as a serial copy would have
+            raise
+        copier.finish()
         if not dry_run and not without_attrs:
             dest.attrs.update(_source_attrs(source))
         return copier.result()

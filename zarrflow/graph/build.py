@@ -129,3 +129,20 @@ def copy_graph(func: Any, source: Any, dest: Any, batches: list[list[tuple[str, 
     layer: dict[Any, Any] = {(name, i): (func, source, dest, [tuple(p) for p in pairs])
                              for i, pairs in enumerate(batches)}
     return _finish(name, layer)
+
+
+def array_copy_graph(raw: list[tuple[Any, Any, list[tuple[str, str]]]],
+                     recode: list[tuple[tasks.ArrayRef, tasks.ArrayRef, tuple[slice, ...]]]) -> Delayed:
+    """One graph copying array data: a ``copy_keys(source_store, dest_store, pairs)``
+    task per batch of stored chunks copied as bytes, and a ``copy_region(source,
+    dest, region)`` task per slab decoded and re-encoded; returns the total of their
+    counts (bytes for the first kind, items for the second)."""
+    token = tokenize([(store_identity(s), store_identity(d), p) for s, d, p in raw],
+                     [(store_identity(s.store), s.path, store_identity(d.store), d.path, r) for s, d, r in recode])
+    name = "zarrflow-copy-arrays-" + token
+    layer: dict[Any, Any] = {}
+    for i, (source, dest, pairs) in enumerate(raw):
+        layer[(name, "bytes", i)] = (tasks.copy_keys, source, dest, [tuple(p) for p in pairs])
+    for i, (source, dest, region) in enumerate(recode):
+        layer[(name, "recode", i)] = (tasks.copy_region, source, dest, region)
+    return _finish(name, layer)

@@ -1,69 +1,145 @@
-"""``copy_store_parallel``: the raw-bytes ``copy_store`` run as a dask graph.
+"""Parallel copies on Dask: ``copy_store_parallel`` (raw bytes, store to store) and
+:class:`ParallelArrayCopy` (the data of the arrays ``zarrflow.copy``/``copy_all``
+create, when called with ``parallel=True`` or while a client is active).
 
-The client lists and selects the keys exactly as :func:`zarrflow.copy_store` does
-(same ``excludes``/``includes``, ``if_exists`` and log lines), then the chunk keys
-are copied by one task per batch of keys (``copy_keys``: one ``getitems`` and one
-``setitems``), on the active ``distributed.Client``, dask's configured scheduler or
-``scheduler=``. Metadata keys (``.zarray``, ``.zgroup``, ``.zattrs``,
-``.zmetadata``) are written by the client last, after every chunk task has
-finished, so a reader never finds metadata pointing at chunks not yet written.
+``copy_store_parallel``: the client lists and selects the keys exactly as
+:func:`zarrflow.copy_store` does (same ``excludes``/``includes``, ``if_exists`` and
+log lines), then the chunk keys are copied by one task per batch of keys
+(``tasks.copy_keys``: one ``getitems`` and one ``setitems``), on the active
+``distributed.Client``, dask's configured scheduler or ``scheduler=``. Metadata keys
+(``.zarray``, ``.zgroup``, ``.zattrs``, ``.zmetadata``) are written by the client
+last, after every chunk task has finished, so a reader never finds metadata
+pointing at chunks not yet written. Difference from the serial version: with
+``if_exists='raise'`` the conflict is found while listing, before anything is
+written, so the destination is left untouched (zarr 2 copies the keys before the
+conflicting one).
 
-Difference from the serial version: with ``if_exists='raise'`` the conflict is
-found while listing, before anything is written, so the destination is left
-untouched (zarr 2 copies the keys before the conflicting one).
+``ParallelArrayCopy``: the client creates every destination array (metadata first,
+as the serial copy does); then one graph copies all their chunks: stored bytes as
+they are when both arrays encode chunks the same way (``plan.same_encoding``: no
+decode), else one task per slab of whole destination chunks decoding the source and
+re-encoding for the destination (each destination chunk has one writer: no locks).
 """
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Any
 
-import dask
+import numpy as np
 
+from zarrflow.core.array import Array
 from zarrflow.core.copying import (
     _IF_EXISTS_STORE,
     _as_store,
     _log_summary,
     _LogWriter,
+    chunk_slabs,
     describe_copy,
     store_key_pairs,
 )
 from zarrflow.errors import CopyError
-from zarrflow.graph import build, ops
+from zarrflow.graph import build, ops, plan, tasks
+from zarrflow.graph.tasks import copy_keys
 from zarrflow.storage import normalize_storage_path
 
-__all__ = ["copy_keys", "copy_store_parallel"]
+__all__ = ["ParallelArrayCopy", "copy_keys", "copy_store_parallel"]
 
 #: Keys written by the client after the chunk tasks.
 METADATA_KEYS = frozenset({".zarray", ".zgroup", ".zattrs", ".zmetadata"})
 
-
-def copy_keys(source: Any, dest: Any, pairs: list[tuple[str, str]]) -> int:
-    """Copy the values of ``pairs`` ``(source_key, dest_key)`` from ``source`` to
-    ``dest`` (one ``getitems``, one ``setitems``); returns the bytes copied."""
-    pairs = list(pairs)
-    if not pairs:
-        return 0
-    values = source.getitems([k for k, _ in pairs])
-    missing = [k for k, _ in pairs if k not in values]
-    if missing:
-        raise KeyError(f"key {missing[0]!r} vanished from the source store during the copy")
-    dest.setitems({d: values[s] for s, d in pairs})
-    return sum(len(v) for v in values.values())
+#: Decoded bytes one copy task handles (a slab, or a batch of stored chunks).
+TASK_BYTES = 32 * 2**20
 
 
 def _is_metadata(key: str) -> bool:
     return key.rpartition("/")[2] in METADATA_KEYS
 
 
-def _check_reachable(dest: Any, scheduler: Any) -> None:
-    """Writes to an in-memory store made in other processes would be lost silently."""
-    if getattr(dest, "is_persistent", False):
-        return
-    chosen = scheduler if scheduler is not None else dask.config.get("scheduler", None)
-    if chosen in ("processes", "multiprocessing") or (scheduler is None and ops.active_client() is not None):
-        raise ValueError(
-            f"the destination store ({type(dest).__name__}) lives in this process's memory, so writes made "
-            "by worker processes would be lost; copy to a persistent store or run on scheduler='threads'")
+class ParallelArrayCopy:
+    """The data of several array copies, gathered while a copy walks a hierarchy and
+    then run as one dask graph (:meth:`run`).
+
+    ``add(source, dest)`` plans one array: raw chunk bytes when both arrays encode
+    chunks alike, decode/re-encode per slab of destination chunks otherwise. Only
+    zarrflow arrays are planned; the caller copies anything else itself.
+    """
+
+    def __init__(self, progress: bool = False, scheduler: Any = None, task_bytes: int = TASK_BYTES,
+                 auto: bool = False):
+        self.progress = progress
+        #: chosen implicitly (an active client): arrays whose stores worker processes
+        #: cannot use are copied serially instead of refused
+        self.auto = auto
+        self.elsewhere = ops.runs_in_other_processes(scheduler)
+        self.scheduler = scheduler
+        self.task_bytes = int(task_bytes)
+        self.raw: list[tuple[Any, Any, list[tuple[str, str]]]] = []
+        self.recode: list[tuple[tasks.ArrayRef, tasks.ArrayRef, tuple[slice, ...]]] = []
+        self.dest_stores: list[Any] = []
+        self.source_stores: list[Any] = []
+
+    def accepts(self, source: Any, dest: Any) -> bool:
+        """True when this copy takes ``source``'s data: both are zarrflow arrays (h5py
+        datasets are copied serially), and, when chosen implicitly with tasks running
+        in other processes, the source is persistent and the destination takes writes
+        from several processes (else the caller copies serially)."""
+        if not (isinstance(source, Array) and isinstance(dest, Array)):
+            return False
+        if self.auto and self.elsewhere:
+            return (bool(getattr(source.chunk_store, "is_persistent", False))
+                    and bool(getattr(dest.chunk_store, "supports_multiprocess_writes", False)))
+        return True
+
+    def add(self, source: Array, dest: Array) -> str:
+        """Plan the copy of ``source``'s data into ``dest`` (same shape); returns
+        ``'bytes'`` or ``'recode'``, the way its chunks will travel."""
+        if source.shape != dest.shape:
+            raise ValueError(f"cannot copy an array of shape {source.shape} into one of shape {dest.shape}")
+        self.source_stores.append(source.chunk_store)
+        self.dest_stores.append(dest.chunk_store)
+        if plan.same_encoding(json.loads(source._meta.to_json()), json.loads(dest._meta.to_json())):
+            self._add_bytes(source, dest)
+            return "bytes"
+        self._add_recode(source, dest)
+        return "recode"
+
+    def _add_bytes(self, source: Array, dest: Array) -> None:
+        prefix, sep, ndim = source._key_prefix, source._meta.separator, source.ndim
+        pairs = []
+        for key in source._stored_chunk_keys():
+            coords = plan.chunk_coords(key, prefix, sep, ndim)
+            if coords is not None:
+                pairs.append((key, dest._chunk_key(coords)))
+        chunk_nbytes = math.prod(dest.chunks) * max(np.dtype(dest.dtype).itemsize, 1)
+        for batch in plan.key_batches(pairs, chunk_nbytes, self.task_bytes):
+            self.raw.append((source.chunk_store, dest.chunk_store, batch))
+
+    def _add_recode(self, source: Array, dest: Array) -> None:
+        src = tasks.ArrayRef.of(source, synchronizer=None)
+        dst = tasks.ArrayRef.of(dest, synchronizer=None)
+        itemsize = max(np.dtype(dest.dtype).itemsize, 1)
+        for region in chunk_slabs(dest.shape, dest.chunks, itemsize, self.task_bytes):
+            self.recode.append((src, dst, region))
+
+    def check_destination(self, group: Any) -> None:
+        """Raise now (nothing written yet) if this copy was asked for explicitly and
+        worker processes cannot write ``group``'s stores."""
+        if not self.auto:
+            ops.check_workers_can_write([group.store, group.chunk_store], self.scheduler, "destination")
+
+    def __len__(self) -> int:
+        """Number of copy tasks planned."""
+        return len(self.raw) + len(self.recode)
+
+    def run(self) -> None:
+        """Run every planned copy as one graph (nothing to do: returns at once)."""
+        if not len(self):
+            return
+        ops.check_workers_can_write(self.dest_stores, self.scheduler, "destination")
+        graph = build.array_copy_graph(self.raw, self.recode)
+        ops.run(graph, progress=self.progress, scheduler=self.scheduler)
 
 
 def copy_store_parallel(source: Any, dest: Any, source_path: str = "", dest_path: str = "",
@@ -107,7 +183,7 @@ def copy_store_parallel(source: Any, dest: Any, source_path: str = "", dest_path
             n_copied += 1
         if not dry_run and (chunks or metadata):
             if chunks:
-                _check_reachable(dst, scheduler)
+                ops.check_workers_can_write([dst], scheduler, "destination")
                 batches = [chunks[i:i + batch] for i in range(0, len(chunks), batch)]
                 graph = build.copy_graph(copy_keys, src, dst, batches)
                 n_bytes += int(ops.run(graph, progress=progress, scheduler=scheduler))

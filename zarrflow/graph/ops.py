@@ -179,23 +179,40 @@ def _run(result: Delayed, compute: bool, progress: bool, scheduler: Any, target:
     if not compute:
         return result
     if target is not None:
-        _check_reachable(target, scheduler)
+        check_workers_can_write([target._store, target._chunk_store], scheduler, "target")
     return run(result, progress=progress, scheduler=scheduler)
 
 
-def _check_reachable(target: Array, scheduler: Any) -> None:
-    """Writes to an in-memory store made in other processes would be lost silently."""
-    if getattr(target._store, "is_persistent", False) and (
-            target._chunk_store is None or getattr(target._chunk_store, "is_persistent", False)):
-        return
+def runs_in_other_processes(scheduler: Any = None) -> bool:
+    """True when tasks would run outside this process: ``scheduler='processes'``, or
+    (no ``scheduler`` given) dask configured for processes or an active client."""
+    if distributed is not None and isinstance(scheduler, distributed.Client):
+        return True
     chosen = scheduler if scheduler is not None else dask.config.get("scheduler", None)
-    elsewhere = chosen in ("processes", "multiprocessing") or (scheduler is None and active_client() is not None)
-    if elsewhere:
+    if chosen in ("processes", "multiprocessing"):
+        return True
+    if distributed is not None and isinstance(chosen, distributed.Client):
+        return True
+    return scheduler is None and chosen in (None, "dask.distributed", "distributed") and active_client() is not None
+
+
+def check_workers_can_write(stores: Any, scheduler: Any, what: str = "target") -> None:
+    """Refuse, before anything runs, writes from worker processes into a store that
+    cannot take them: an in-memory store (the writes would be lost) or a
+    single-file store (ZipStore, DBMStore: concurrent writers corrupt the file)."""
+    if not runs_in_other_processes(scheduler):
+        return
+    for store in stores:
+        if store is None or getattr(store, "supports_multiprocess_writes", False):
+            continue
+        name = type(store).__name__
+        if not getattr(store, "is_persistent", False):
+            why = "lives in this process's memory, so writes made by worker processes would be lost"
+        else:
+            why = "is written by one process at a time, and worker processes writing it at once would corrupt it"
         raise ValueError(
-            f"the target's store ({type(target._store).__name__}) lives in this process's memory, so writes "
-            "made by worker processes would be lost; write to a persistent store (a directory, zip, fsspec "
-            "URL, ...) or run on scheduler='threads'"
-        )
+            f"the {what}'s store ({name}) {why}; write to a directory or fsspec store (and copy that into "
+            f"the {name} afterwards), or run on scheduler='threads'")
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -236,4 +253,5 @@ def _misaligned_error(dask_array: da.Array, target: Array, region: plan.Region, 
     )
 
 
-__all__ = ["MisalignedWriteError", "from_dask", "map_blocks", "map_slices", "run", "store", "to_dask"]
+__all__ = ["MisalignedWriteError", "check_workers_can_write", "from_dask", "map_blocks", "map_slices", "run",
+           "runs_in_other_processes", "store", "to_dask"]

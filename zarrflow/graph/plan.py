@@ -204,3 +204,34 @@ def slab_plan(shape: tuple[int, ...], chunks: tuple[int, ...], axis: int) -> lis
 def task_bytes(block_shape: tuple[int, ...], itemsize: int, copies: int = 2) -> int:
     """Projected peak memory of one task handling a block (input + output copies)."""
     return math.prod(block_shape) * itemsize * copies
+
+
+# --- copying arrays ------------------------------------------------------------------------
+
+
+def same_encoding(source_meta: dict, dest_meta: dict) -> bool:
+    """True when two arrays' ``.zarray`` documents agree on everything that decides a
+    chunk's stored bytes (shape, chunks, dtype, codecs, order, fill value), so chunks
+    can be copied as bytes; the key separator may differ (keys are renamed)."""
+    ignore = {"dimension_separator"}
+    return ({k: v for k, v in source_meta.items() if k not in ignore}
+            == {k: v for k, v in dest_meta.items() if k not in ignore})
+
+
+def chunk_coords(key: str, prefix: str, separator: str, ndim: int) -> tuple[int, ...] | None:
+    """Grid coordinates of the chunk stored at ``key`` (an array's ``prefix`` plus
+    indices joined by ``separator``), or None when ``key`` is not a chunk key."""
+    if not key.startswith(prefix):
+        return None
+    parts = key[len(prefix):].split(separator)
+    if len(parts) != max(ndim, 1) or not all(p.isdigit() for p in parts):
+        return None
+    return tuple(int(p) for p in parts)
+
+
+def key_batches(pairs: list[tuple[str, str]], chunk_nbytes: int, task_bytes: int,
+                max_keys: int = 256) -> list[list[tuple[str, str]]]:
+    """``pairs`` cut into batches of about ``task_bytes`` of decoded chunk data (a
+    stored chunk is rarely larger than its decoded size), at most ``max_keys`` each."""
+    size = max(1, min(max_keys, task_bytes // max(chunk_nbytes, 1)))
+    return [pairs[i:i + size] for i in range(0, len(pairs), size)]

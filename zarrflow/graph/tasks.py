@@ -85,6 +85,27 @@ def apply_slices(func: Any, source: ArrayRef, target: ArrayRef, region: tuple[sl
     return write_block(target, region, out)
 
 
+def copy_region(source: ArrayRef, target: ArrayRef, region: tuple[slice, ...]) -> int:
+    """Decode ``source[region]`` and write it into ``target[region]`` (re-encoded with
+    the target's codecs); ``region`` covers whole target chunks. Returns the items."""
+    return write_block(target, region, read_block(source, region))
+
+
+def copy_keys(source: Any, dest: Any, pairs: list[tuple[str, str]]) -> int:
+    """Copy the stored values of ``pairs`` ``(source_key, dest_key)`` from the store
+    ``source`` to the store ``dest`` without decoding them (one ``getitems``, one
+    ``setitems``); returns the bytes copied."""
+    pairs = list(pairs)
+    if not pairs:
+        return 0
+    values = source.getitems([k for k, _ in pairs])
+    missing = [k for k, _ in pairs if k not in values]
+    if missing:
+        raise KeyError(f"key {missing[0]!r} vanished from the source store during the copy")
+    dest.setitems({d: values[s] for s, d in pairs})
+    return sum(len(v) for v in values.values())
+
+
 def collect(counts: list) -> int:
     """The final task of a write graph: total items written."""
     return int(sum(counts))

@@ -96,6 +96,9 @@ class Store(MutableMapping[str, bytes]):
     is_erasable: bool = True
     #: Data outlives the process; such stores pickle only their parameters.
     is_persistent: bool = False
+    #: Writers in several processes at once, each with its own handle (a pickled
+    #: copy), are safe: the Dask layer refuses process or cluster writes otherwise.
+    supports_multiprocess_writes: bool = False
     #: ``getitems`` is worth batching (remote stores); local stores let the
     #: Array read chunk by chunk inside its own thread pool.
     supports_concurrent_getitems: bool = False

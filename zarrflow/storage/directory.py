@@ -48,6 +48,8 @@ class DirectoryStore(Store):
     """
 
     is_persistent = True
+    supports_multiprocess_writes = True
+    supports_multiprocess_writes = True
     supports_rename = True
     #: The constructor's default ``dimension_separator`` (dropped from pickles).
     _default_separator: str | None = None

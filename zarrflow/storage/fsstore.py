@@ -106,6 +106,13 @@ class FSStore(Store):
 
     is_persistent = True
     supports_concurrent_getitems = True
+
+    @property
+    def supports_multiprocess_writes(self) -> bool:  # type: ignore[override]
+        """True unless the filesystem lives in this process's memory (``memory://``)."""
+        protocol = getattr(self.fs, "protocol", ())
+        protocols = (protocol,) if isinstance(protocol, str) else tuple(protocol)
+        return not any(p in ("memory", "memfs") for p in protocols)
     supports_rename = False
 
     def __init__(

@@ -67,6 +67,7 @@ class LMDBStore(Store):
     """
 
     is_persistent = True
+    supports_multiprocess_writes = True
 
     def __init__(
         self,

@@ -102,6 +102,10 @@ class LRUStoreCache(Store):
         return bool(self._store.is_persistent)
 
     @property
+    def supports_multiprocess_writes(self) -> bool:  # type: ignore[override]
+        return bool(self._store.supports_multiprocess_writes)
+
+    @property
     def supports_concurrent_getitems(self) -> bool:  # type: ignore[override]
         return bool(self._store.supports_concurrent_getitems)
 

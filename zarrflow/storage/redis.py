@@ -65,6 +65,7 @@ class RedisStore(Store):
     """
 
     is_persistent = True
+    supports_multiprocess_writes = True
     supports_concurrent_getitems = True
     supports_rename = True
 

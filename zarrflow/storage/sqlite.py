@@ -56,6 +56,7 @@ class SQLiteStore(Store):
     """
 
     is_persistent = True
+    supports_multiprocess_writes = True
     supports_rename = True
 
     def __init__(
@@ -68,6 +69,7 @@ class SQLiteStore(Store):
         path = os.fsdecode(path)
         self.path = path if path == ":memory:" else os.path.abspath(path)
         self.is_persistent = self.path != ":memory:"
+        self.supports_multiprocess_writes = self.is_persistent
         self.dimension_separator = check_dimension_separator(dimension_separator)
         self._read_only = bool(read_only)
         self.kwargs = kwargs
