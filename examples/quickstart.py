@@ -42,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     print(z2.info)
     print(f"wrote {mb:.0f} MiB in {t_write:.2f} s ({mb / t_write:.0f} MiB/s), "
           f"read it back in {t_read:.2f} s ({mb / t_read:.0f} MiB/s): data identical")
-    print(f"z[1234, 5678] = {z2[1234, 5678]}; column mean = {z2[:, 0].mean():.1f}")
+    i, j = 1234 % args.size, 5678 % args.size
+    print(f"z[{i}, {j}] = {z2[i, j]}; column mean = {z2[:, 0].mean():.1f}")
     return 0
 
 

@@ -27,3 +27,9 @@ def test_local_worker_process():
     with local(n_workers=1, threads_per_worker=1) as client:
         assert client.submit(pow, 2, 5).result() == 32
         assert all(w.startswith("tcp://127.0.0.1") for w in client.scheduler_info()["workers"])
+
+
+def test_http_routes_listen_on_a_free_loopback_port():
+    with local(n_workers=1, threads_per_worker=1, processes=False) as client:
+        sockets = client.cluster.scheduler.http_server._sockets.values()
+        assert [s.getsockname()[0] for s in sockets] == ["127.0.0.1"]

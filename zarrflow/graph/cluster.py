@@ -35,5 +35,11 @@ def local(n_workers: int | None = None, threads_per_worker: int | None = None, p
     if kwargs.get("protocol") not in ("inproc", "inproc://"):
         kwargs.setdefault("host", "127.0.0.1")
     kwargs.setdefault("dashboard_address", None)
+    if kwargs["dashboard_address"] is None:
+        # Without this the scheduler's HTTP routes try port 8787 first and warn when it is taken.
+        scheduler_kwargs = dict(kwargs.get("scheduler_kwargs") or {})
+        scheduler_kwargs.setdefault("dashboard_address", "127.0.0.1:0")
+        scheduler_kwargs.setdefault("dashboard", False)
+        kwargs["scheduler_kwargs"] = scheduler_kwargs
     return distributed.Client(n_workers=n_workers, threads_per_worker=threads_per_worker, processes=processes,
                               **kwargs)
