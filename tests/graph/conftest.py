@@ -1,8 +1,10 @@
-"""Fixtures of the Dask-layer tests: the three schedulers every result is checked on.
+"""Fixtures of the Dask-layer tests: the four schedulers every result is checked on.
 
 ``scheduler`` is parametrised over dask's threaded scheduler, its multiprocessing
-scheduler and a module-scoped ``distributed.LocalCluster`` (2 worker processes x 1
-thread on 127.0.0.1). Tests that write use directory stores: writes made in other
+scheduler, a module-scoped ``distributed.LocalCluster`` (2 worker processes x 1
+thread on 127.0.0.1) and a session-scoped cluster started with the real command-line
+tools (``dask scheduler`` + 2 x ``dask worker``, 1 thread each, on 127.0.0.1; see
+``cli_cluster.py``). Tests that write use directory stores: writes made in other
 processes land on disk, where the test reads them back.
 """
 
@@ -12,18 +14,38 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
+from tests.graph.cli_cluster import CLICluster  # noqa: E402 - after the importorskip
+from zarrflow.graph.cluster import local  # noqa: E402
+
 
 @pytest.fixture(scope="module")
 def cluster_client():
-    """One small local cluster per test module (started only when a test asks)."""
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, host="127.0.0.1")
-    client = distributed.Client(cluster, set_as_default=False)
+    """One small local cluster per test module (started only when a test asks):
+    ``zarrflow.cluster.local``, so everything it opens listens on 127.0.0.1."""
+    client = local(n_workers=2, threads_per_worker=1, processes=True, set_as_default=False)
     try:
         yield client
     finally:
         client.close()
-        cluster.close()
+
+
+@pytest.fixture(scope="session")
+def cli_cluster(tmp_path_factory):
+    """``dask scheduler`` + 2 ``dask worker`` processes (with nannies), one per test
+    session (per xdist worker); stopped at the end of the session."""
+    with CLICluster(tmp_path_factory.mktemp("cli-cluster"), n_workers=2) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def cli_client(cli_cluster):
+    """A client of the CLI cluster (not the default client; see ``scheduler``)."""
+    client = distributed.Client(cli_cluster.address, set_as_default=False, timeout=cli_cluster.timeout)
+    try:
+        cli_cluster.wait_for_workers(client)
+        yield client
+    finally:
+        client.close()
 
 
 class Scheduler:
@@ -49,13 +71,13 @@ class Scheduler:
         return self.name
 
 
-@pytest.fixture(params=["threads", "processes", "distributed"])
+@pytest.fixture(params=["threads", "processes", "distributed", "cli"])
 def scheduler(request):
-    """Each of the three schedulers; with 'distributed' the cluster's client is the
-    default client for the test (zarrflow uses it without being told)."""
-    if request.param != "distributed":
+    """Each of the four schedulers; with 'distributed' and 'cli' the cluster's client is
+    the default client for the test (zarrflow uses it without being told)."""
+    if request.param not in ("distributed", "cli"):
         yield Scheduler(request.param)
         return
-    client = request.getfixturevalue("cluster_client")
+    client = request.getfixturevalue("cluster_client" if request.param == "distributed" else "cli_client")
     with client.as_current():  # default_client() returns it; dask's scheduler is distributed
-        yield Scheduler("distributed", client)
+        yield Scheduler(request.param, client)
