@@ -129,3 +129,29 @@ def test_public_names_of_the_dask_layer(tmp_path):
     assert zarrflow.store(x + 1, t) == 24
     np.testing.assert_array_equal(t[...], z[...] + 1)
     assert callable(zarrflow.cluster.local) and zarrflow.cluster.local.__doc__
+
+
+class CountingDict(dict):
+    """A plain mapping that counts reads of each key."""
+
+    def __init__(self):
+        super().__init__()
+        self.reads = {}
+
+    def __getitem__(self, key):
+        self.reads[key] = self.reads.get(key, 0) + 1
+        return super().__getitem__(key)
+
+
+def test_tasks_do_not_reread_the_metadata():
+    """Each task opens the array from the metadata the graph carries: on S3 that
+    saves one GET per chunk."""
+    mapping = CountingDict()
+    z = zarrflow.zeros((40, 40), chunks=(10, 10), dtype="i4", store=zarrflow.KVStore(mapping))
+    z[...] = np.arange(1600, dtype="i4").reshape(40, 40)
+    x = ops.to_dask(z)
+    mapping.reads.clear()
+    got = x.compute(scheduler="threads")
+    assert mapping.reads.get(".zarray", 0) == 0
+    assert sum(n for k, n in mapping.reads.items() if not k.startswith(".")) == 16  # each chunk read once
+    np.testing.assert_array_equal(got, np.arange(1600, dtype="i4").reshape(40, 40))

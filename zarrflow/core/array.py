@@ -57,6 +57,8 @@ class Array(Node):
     ``.zarray`` before each operation when False), ``cache_attrs``,
     ``write_empty_chunks`` (False: chunks equal to the fill value are not stored) and
     ``allow_pickle`` (permit decoding with the Pickle codec; see ``core/codecs``).
+    ``metadata``: the ``.zarray`` document to use instead of reading it from the store
+    (the Dask layer's tasks carry it, saving one store read per task).
     """
 
     def __init__(
@@ -74,6 +76,7 @@ class Array(Node):
         meta_array: Any = None,
         *,
         allow_pickle: bool = False,
+        metadata: bytes | None = None,
     ):
         if zarr_version not in (None, 2):
             raise ValueError(f"zarrflow implements Zarr format 2, got zarr_version={zarr_version!r}")
@@ -88,7 +91,10 @@ class Array(Node):
         self._write_empty_chunks = write_empty_chunks
         self._allow_pickle = allow_pickle
         self._meta_key = self._key_prefix + ARRAY_META_KEY
-        self._load_metadata()
+        if metadata is None:
+            self._load_metadata()
+        else:  # known already (a Dask task carries it): no store read
+            self._set_metadata(ArrayMetadata.from_json(metadata, key=self._meta_key))
         self._attrs = Attributes(self._store, key=self._key_prefix + ATTRS_KEY, read_only=read_only,
                                  cache=cache_attrs, synchronizer=synchronizer)
 

@@ -11,6 +11,7 @@ No dask import here: these functions are plain Python over the engine.
 
 from __future__ import annotations
 
+import json
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -27,19 +28,23 @@ class ArrayRef(NamedTuple):
     synchronizer: Any = None
     write_empty_chunks: bool = True
     allow_pickle: bool = False
+    #: the ``.zarray`` document (compact JSON, a few hundred bytes) the graph was
+    #: planned with: tasks open the array from it instead of reading the store
+    metadata: bytes | None = None
 
     @classmethod
     def of(cls, array: Array, synchronizer: Any = "same") -> ArrayRef:
         """The reference of ``array``; ``synchronizer`` overrides the array's own."""
         sync = array.synchronizer if synchronizer == "same" else synchronizer
+        meta = json.dumps(json.loads(array._meta.to_json()), separators=(",", ":")).encode()
         return cls(array._store, array.path, array._chunk_store, sync, array.write_empty_chunks,
-                   array._allow_pickle)
+                   array._allow_pickle, meta)
 
     def open(self, read_only: bool) -> Array:
-        """The array, opened where the task runs."""
+        """The array, opened where the task runs (from the carried metadata, when any)."""
         return Array(self.store, path=self.path, read_only=read_only, chunk_store=self.chunk_store,
                      synchronizer=self.synchronizer, write_empty_chunks=self.write_empty_chunks,
-                     allow_pickle=self.allow_pickle)
+                     allow_pickle=self.allow_pickle, metadata=self.metadata)
 
 
 def read_block(ref: ArrayRef, region: tuple[slice, ...]) -> np.ndarray:
