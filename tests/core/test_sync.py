@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 import zarrflow
+from tests.threads import run_threads
 from tests.core import sync_workers as sw
 from zarrflow.core.sync import hold
 from zarrflow.errors import SynchronizerError
@@ -34,26 +35,6 @@ RUNS_PER_WRITER = 2  # 8 writers x 2 runs x 37 items over 100-item chunks: 6 chu
 PROCESS_TIMEOUT = 120  # seconds: far above a healthy run, bounds a hang
 
 SPAWN = multiprocessing.get_context("spawn")
-
-
-def run_threads(target, n: int, *args) -> None:
-    """Run ``target(writer, *args)`` in ``n`` threads; re-raise the first error."""
-    errors: list[BaseException] = []
-
-    def body(w: int) -> None:
-        try:
-            target(w, *args)
-        except BaseException as exc:  # noqa: BLE001 - re-raised below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=body, args=(w,)) for w in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-        assert not t.is_alive(), "a writer thread hung"
-    if errors:
-        raise errors[0]
 
 
 def disjoint_thread_run(sync) -> tuple[int, np.ndarray]:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import pickle
-import threading
 import warnings
 from collections.abc import Callable, Iterator, MutableMapping
 
 import numpy as np
 import pytest
 
+from tests.threads import run_threads
 from zarrflow.errors import InvalidKeyError, ReadOnlyError
 from zarrflow.storage import (
     FSStore,
@@ -519,27 +519,18 @@ def test_not_erasable_refuses_deletes(store: Store) -> None:
 
 
 def test_thread_safety_smoke(store: Store) -> None:
-    errors: list[BaseException] = []
     n_threads, n_keys = 8, 40
 
     def work(t: int) -> None:
-        try:
-            for i in range(n_keys):
-                key = f"t{t}/{i}"
-                value = f"{t}-{i}".encode() * 10
-                store[key] = value
-                assert store[key] == value
-            assert len(store.getitems([f"t{t}/{i}" for i in range(n_keys)])) == n_keys
-            store.listdir()
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        for i in range(n_keys):
+            key = f"t{t}/{i}"
+            value = f"{t}-{i}".encode() * 10
+            store[key] = value
+            assert store[key] == value
+        assert len(store.getitems([f"t{t}/{i}" for i in range(n_keys)])) == n_keys
+        store.listdir()
 
-    threads = [threading.Thread(target=work, args=(t,)) for t in range(n_threads)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    assert not errors, errors
+    run_threads(work, n_threads)
     assert len(store) == n_threads * n_keys
     assert store.listdir() == sorted(f"t{t}" for t in range(n_threads))
 

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import zarrflow as zarr
+from tests.threads import run_threads
 from zarrflow.storage import DirectoryStore, KVStore, MemoryStore
 from zarrflow.storage.lru import LRUStoreCache
 
@@ -273,33 +274,24 @@ def test_thread_safety_with_evictions() -> None:
     n_threads, n_keys, rounds = 8, 64, 30
     remote = MemoryStore({f"k{i}": bytes([i % 256]) * (i + 1) for i in range(n_keys)})
     cache = LRUStoreCache(remote, max_size=600)  # far less than the ~2 kB of values: constant eviction
-    errors: list[BaseException] = []
     barrier = threading.Barrier(n_threads)
 
     def work(t: int) -> None:
-        try:
-            barrier.wait()
-            rng = np.random.default_rng(t)
-            for _ in range(rounds):
-                for i in rng.integers(0, n_keys, 16):
-                    assert cache[f"k{i}"] == bytes([i % 256]) * (i + 1)
-                keys = [f"k{i}" for i in rng.integers(0, n_keys, 8)]
-                got = cache.getitems(keys)
-                assert all(got[k] == remote[k] for k in keys)
-                cache[f"t{t}"] = bytes([t]) * 10  # each thread writes its own key
-                assert cache[f"t{t}"] == bytes([t]) * 10
-                cache.listdir()
-                if rng.random() < 0.1:
-                    cache.invalidate_values()
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        barrier.wait()
+        rng = np.random.default_rng(t)
+        for _ in range(rounds):
+            for i in rng.integers(0, n_keys, 16):
+                assert cache[f"k{i}"] == bytes([i % 256]) * (i + 1)
+            keys = [f"k{i}" for i in rng.integers(0, n_keys, 8)]
+            got = cache.getitems(keys)
+            assert all(got[k] == remote[k] for k in keys)
+            cache[f"t{t}"] = bytes([t]) * 10  # each thread writes its own key
+            assert cache[f"t{t}"] == bytes([t]) * 10
+            cache.listdir()
+            if rng.random() < 0.1:
+                cache.invalidate_values()
 
-    threads = [threading.Thread(target=work, args=(t,)) for t in range(n_threads)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    assert not errors, errors
+    run_threads(work, n_threads)
     assert cache.current_size <= 600
     assert cache.current_size == sum(len(v) for v in cache._values_cache.values())
     assert cache.hits + cache.misses == n_threads * rounds * (16 + 8 + 1)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pickle
 import sqlite3
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import numpy as np
 import pytest
 
 import zarrflow
+from tests.threads import run_threads
 from zarrflow.errors import InvalidKeyError, ReadOnlyError, StoreError
 from zarrflow.storage.sqlite import SQLiteStore
 
@@ -90,21 +90,13 @@ def test_other_connection_sees_committed_writes(tmp_path: Path) -> None:
 
 def test_threads_share_one_connection(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "s.sqldb")
-    errors: list[Exception] = []
 
     def work(t: int) -> None:
-        try:
-            store.setitems({f"t{t}/{i}": bytes([t, i]) for i in range(50)})
-            assert store.getitems([f"t{t}/{i}" for i in range(50)]) == {f"t{t}/{i}": bytes([t, i]) for i in range(50)}
-        except Exception as exc:  # noqa: BLE001  # pragma: no cover - reported below
-            errors.append(exc)
+        store.setitems({f"t{t}/{i}": bytes([t, i]) for i in range(50)})
+        assert store.getitems([f"t{t}/{i}" for i in range(50)]) == {f"t{t}/{i}": bytes([t, i]) for i in range(50)}
 
-    threads = [threading.Thread(target=work, args=(t,)) for t in range(6)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    assert not errors and len(store) == 300
+    run_threads(work, 6)
+    assert len(store) == 300
     store.close()
 
 
