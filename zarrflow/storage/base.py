@@ -159,10 +159,19 @@ class Store(MutableMapping[str, bytes]):
     # --- mapping ------------------------------------------------------------------------
 
     def __contains__(self, key: object) -> bool:
-        """True when ``key`` holds a value; keys that cannot exist give False."""
+        """True when ``key`` holds a value; keys that cannot exist (not str, or not
+        allowed) give False. Stores answer for the normalised key in :meth:`_contains`."""
         try:
-            self[key]  # type: ignore[index]
-        except (KeyError, InvalidKeyError, TypeError):
+            nkey = self._normalize_key(key)  # type: ignore[arg-type]
+        except (InvalidKeyError, TypeError):
+            return False
+        return self._contains(nkey)
+
+    def _contains(self, nkey: str) -> bool:
+        """Whether the normalised key ``nkey`` holds a value (default: try to read it)."""
+        try:
+            self[nkey]
+        except KeyError:
             return False
         return True
 

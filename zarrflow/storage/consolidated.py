@@ -120,12 +120,9 @@ class ConsolidatedMetadataStore(Store):
         data = self._encoded[nkey] = json_dumps(doc)
         return data
 
-    def __contains__(self, key: object) -> bool:
-        """True when ``key`` is a consolidated document."""
-        try:
-            return self._normalize_key(key) in self._docs  # type: ignore[arg-type]
-        except (InvalidKeyError, TypeError):
-            return False
+    def _contains(self, nkey: str) -> bool:
+        """True when ``nkey`` is a consolidated document."""
+        return nkey in self._docs
 
     def __iter__(self) -> Iterator[str]:
         """Document keys, sorted."""

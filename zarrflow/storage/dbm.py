@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from zarrflow.errors import InvalidKeyError, StoreError
+from zarrflow.errors import StoreError
 from zarrflow.storage.base import Store, check_dimension_separator, ensure_bytes, ensure_parent_dir
 
 __all__ = ["DBMStore"]
@@ -140,12 +140,8 @@ class DBMStore(Store):
             except _DBM_ERRORS as exc:
                 raise self._error("delete", key, exc) from exc
 
-    def __contains__(self, key: object) -> bool:
+    def _contains(self, nkey: str) -> bool:
         """True when ``key`` holds a value."""
-        try:
-            nkey = self._normalize_key(key)  # type: ignore[arg-type]
-        except (InvalidKeyError, TypeError):
-            return False
         with self._lock:
             self._check_open("look up", nkey)
             return nkey.encode("utf-8") in self.db

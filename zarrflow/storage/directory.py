@@ -211,12 +211,8 @@ class DirectoryStore(Store):
             raise self._error("delete", key, exc) from exc
         self._prune(dirpath)
 
-    def __contains__(self, key: object) -> bool:
+    def _contains(self, nkey: str) -> bool:
         """True when a file exists for ``key``; keys that cannot exist give False."""
-        try:
-            nkey = self._normalize_key(key)  # type: ignore[arg-type]
-        except (InvalidKeyError, TypeError):
-            return False
         return os.path.isfile(self._file(nkey))
 
     def _walk(self, nkey: str) -> list[str]:

@@ -321,12 +321,8 @@ class FSStore(Store):
             raise self._error("delete", nkey, exc) from exc
         self._prune(path)
 
-    def __contains__(self, key: object) -> bool:
+    def _contains(self, nkey: str) -> bool:
         """True when ``key`` holds a value (one metadata request, no data transfer)."""
-        try:
-            nkey = self._normalize_key(key)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            return False
         try:
             # info(), not isfile(): isfile() answers False for any error (denied, unreachable)
             return self.fs.info(self._fs_path(nkey)).get("type") == "file"

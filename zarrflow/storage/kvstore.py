@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterator, MutableMapping
 from typing import Any
 
-from zarrflow.errors import InvalidKeyError
 from zarrflow.storage.base import Store, check_dimension_separator, ensure_bytes
 
 __all__ = ["KVStore"]
@@ -84,12 +83,8 @@ class KVStore(Store):
         except KeyError:
             raise KeyError(key) from None
 
-    def __contains__(self, key: object) -> bool:
+    def _contains(self, nkey: str) -> bool:
         """True when ``key`` holds a value; keys that cannot exist give False."""
-        try:
-            nkey = self._normalize_key(key)  # type: ignore[arg-type]
-        except (InvalidKeyError, TypeError):
-            return False
         return nkey in self._mapping
 
     def __iter__(self) -> Iterator[str]:

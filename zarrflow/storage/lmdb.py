@@ -191,17 +191,17 @@ class LMDBStore(Store):
         except self._lmdb.Error as exc:
             raise self._error("delete", key, exc) from exc
 
-    def __contains__(self, key: object) -> bool:
-        """True when ``key`` holds a value."""
+    def _contains(self, nkey: str) -> bool:
+        """True when ``nkey`` holds a value (keys longer than LMDB allows hold none)."""
         try:
-            bkey = self._bkey(self._normalize_key(key), key)  # type: ignore[arg-type]
-        except (InvalidKeyError, TypeError):
+            bkey = self._bkey(nkey, nkey)
+        except InvalidKeyError:
             return False
         try:
-            with self._begin("look up", str(key)) as txn:
+            with self._begin("look up", nkey) as txn:
                 return txn.get(bkey) is not None
         except self._lmdb.Error as exc:
-            raise self._error("look up", str(key), exc) from exc
+            raise self._error("look up", nkey, exc) from exc
 
     def _all_keys(self, prefix: str = "") -> list[str]:
         try:

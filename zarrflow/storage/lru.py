@@ -22,7 +22,6 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
 from typing import Any
 
-from zarrflow.errors import InvalidKeyError
 from zarrflow.storage.base import Store, byte_view
 from zarrflow.storage.kvstore import KVStore
 from zarrflow.storage.paths import prefix_for
@@ -266,12 +265,8 @@ class LRUStoreCache(Store):
             with self._mutex:
                 self._changed(nkey)
 
-    def __contains__(self, key: object) -> bool:
+    def _contains(self, nkey: str) -> bool:
         """Whether ``key`` holds a value, answered from the cache when known."""
-        try:
-            nkey = self._normalize_key(key)  # type: ignore[arg-type]
-        except (InvalidKeyError, TypeError):
-            return False
         with self._mutex:
             known = self._contains_cache.get(nkey)
             if known is not None:

@@ -11,7 +11,6 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from zarrflow.errors import InvalidKeyError
 from zarrflow.storage.base import Store, check_dimension_separator, ensure_bytes
 from zarrflow.storage.paths import prefix_for
 
@@ -108,12 +107,8 @@ class MemoryStore(Store):
             for k in doomed:
                 del self._data[k]
 
-    def __contains__(self, key: object) -> bool:
+    def _contains(self, nkey: str) -> bool:
         """True when ``key`` holds a value; keys that cannot exist give False."""
-        try:
-            nkey = self._normalize_key(key)  # type: ignore[arg-type]
-        except (InvalidKeyError, TypeError):
-            return False
         return nkey in self._data
 
     def __iter__(self) -> Iterator[str]:

@@ -49,7 +49,7 @@ from numcodecs.abc import Codec
 from numcodecs.compat import ensure_contiguous_ndarray, ensure_ndarray_like, ndarray_copy
 
 from zarrflow.core.metadata import ArrayMetadata, GroupMetadata, json_dumps, json_loads
-from zarrflow.errors import InvalidKeyError, MetadataError
+from zarrflow.errors import MetadataError
 from zarrflow.storage.base import Store, byte_view, ensure_bytes
 from zarrflow.storage.directory import DirectoryStore
 
@@ -611,11 +611,8 @@ class N5Store(DirectoryStore):
             else:
                 DirectoryStore.__delitem__(self, attrs_key)
 
-    def __contains__(self, key: object) -> bool:
-        try:
-            nkey = self._normalize_key(key)  # type: ignore[arg-type]
-        except (InvalidKeyError, TypeError):
-            return False
+    def _contains(self, nkey: str) -> bool:
+        """True when the normalised key ``nkey`` holds a value."""
         dirpath, name = _split(nkey)
         if name in _META_NAMES:
             if os.path.isfile(self._file(nkey)):

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from zarrflow.errors import InvalidKeyError, StoreError
+from zarrflow.errors import StoreError
 from zarrflow.storage.base import Store, byte_view, check_dimension_separator
 from zarrflow.storage.paths import prefix_for
 
@@ -179,12 +179,8 @@ class RedisStore(Store):
         if not self._delete_under(nkey):
             raise KeyError(key)
 
-    def __contains__(self, key: object) -> bool:
+    def _contains(self, nkey: str) -> bool:
         """True when ``key`` holds a value (one EXISTS); keys that cannot exist give False."""
-        try:
-            nkey = self._normalize_key(key)  # type: ignore[arg-type]
-        except (InvalidKeyError, TypeError):
-            return False
         with self._errors("look up", nkey):
             return bool(self.client.exists(self._rkey(nkey)))
 

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from zarrflow.errors import InvalidKeyError, StoreError
+from zarrflow.errors import StoreError
 from zarrflow.storage.base import Store, byte_view, check_dimension_separator, ensure_parent_dir
 from zarrflow.storage.paths import prefix_for
 
@@ -182,12 +182,8 @@ class SQLiteStore(Store):
         if deleted < 1:
             raise KeyError(key)
 
-    def __contains__(self, key: object) -> bool:
+    def _contains(self, nkey: str) -> bool:
         """True when ``key`` holds a value."""
-        try:
-            nkey = self._normalize_key(key)  # type: ignore[arg-type]
-        except (InvalidKeyError, TypeError):
-            return False
         return bool(self._query("look up", nkey, "SELECT 1 FROM zarr WHERE k = ?", (nkey,)))
 
     def __iter__(self) -> Iterator[str]:

@@ -23,7 +23,7 @@ import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from zarrflow.errors import InvalidKeyError, StoreError
+from zarrflow.errors import StoreError
 from zarrflow.storage.base import Store, byte_view, check_dimension_separator, ensure_parent_dir
 from zarrflow.storage.paths import prefix_for
 
@@ -181,12 +181,8 @@ class ZipStore(Store):
             raise KeyError(key)
         raise self._not_erasable(key)
 
-    def __contains__(self, key: object) -> bool:
+    def _contains(self, nkey: str) -> bool:
         """True when an entry named ``key`` exists."""
-        try:
-            nkey = self._normalize_key(key)  # type: ignore[arg-type]
-        except (InvalidKeyError, TypeError):
-            return False
         with self._lock:
             self._check_open("look up", nkey)
             return nkey in self.zf.NameToInfo and not nkey.endswith("/")
