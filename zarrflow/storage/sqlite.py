@@ -105,19 +105,9 @@ class SQLiteStore(Store):
         args = (self.path, self.dimension_separator, self._read_only)
         return (_rebuild, (type(self), args, self.kwargs))
 
-    def __eq__(self, other: object) -> bool:
-        """Same class and (on-disk) database file."""
-        if not isinstance(other, Store):
-            return NotImplemented
-        if self is other:
-            return True
-        if type(other) is not type(self):
-            return False
-        return self.is_persistent and self.path == other.path  # type: ignore[attr-defined]
-
-    def __hash__(self) -> int:
-        """Hash of the class and file."""
-        return hash((type(self), self.path))
+    def _identity(self) -> tuple[Any, ...] | None:
+        """The database file; an in-memory database is equal only to itself."""
+        return (self.path,) if self.is_persistent else None
 
     def __repr__(self) -> str:
         """``SQLiteStore('/abs/path')``."""
