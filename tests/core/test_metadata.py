@@ -9,7 +9,7 @@ import warnings
 import numcodecs
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from zarrflow.core.metadata import (
@@ -245,6 +245,8 @@ FLOAT_FILL = st.floats(allow_nan=True, allow_infinity=True)
 def _same(a, b):
     if isinstance(a, (float, np.floating)) and np.isnan(a):
         return np.isnan(b)
+    if isinstance(a, (np.datetime64, np.timedelta64)) and np.isnat(a):  # NaT != NaT, like NaN
+        return type(b) is type(a) and np.isnat(b) and np.datetime_data(a.dtype) == np.datetime_data(b.dtype)
     return a == b
 
 
@@ -263,6 +265,8 @@ def _same(a, b):
         st.tuples(st.sampled_from(["<M8[ns]", ">m8[s]", "<M8[D]"]), st.integers(-(2**63), 2**63 - 1)),
     )
 )
+@example(("<M8[ns]", -(2**63)))  # NaT
+@example((">m8[s]", -(2**63)))  # NaT
 def test_fill_value_round_trip_scalars(case):
     spec, raw = case
     dtype = np.dtype(spec)

@@ -219,3 +219,19 @@ def test_local_to_s3_to_local_with_copy_all(s3_server, source, tmp_path):  # noq
     assert zarrflow.copy_all(remote_r, back, parallel=True, scheduler="processes") == up
     assert_same_hierarchy(source, back)
     assert chunk_values(back.store) == chunk_values(source.store)  # same encodings: the very bytes came back
+
+
+def test_copy_store_with_an_active_client(tmp_path, cluster_client):
+    """Implicitly parallel while a client is active (seen by how a conflict is met:
+    the parallel copy finds it before writing anything), serial into stores worker
+    processes cannot write (a dict)."""
+    store = make_source(tmp_path / "src.zarr")
+    with cluster_client.as_current():
+        dest = DirectoryStore(str(tmp_path / "d.zarr"))
+        dest["sub/deeper/.zattrs"] = b"{}"  # a conflict late in key order
+        with pytest.raises(CopyError, match="sub/deeper/.zattrs"):
+            zarrflow.copy_store(store, dest)
+        assert list(dest.keys()) == ["sub/deeper/.zattrs"]  # parallel: nothing written first
+        plain = {}
+        assert zarrflow.copy_store(store, plain) == zarrflow.copy_store(store, {}, parallel=False)
+        assert contents(zarrflow.KVStore(plain)) == contents(store)

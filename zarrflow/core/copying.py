@@ -155,6 +155,17 @@ def parallel_requested(parallel: bool | None, scheduler: Any = None) -> bool:
     return True
 
 
+def _dask_layer(module: str) -> Any:
+    """Import ``zarrflow.graph.<module>``, or say which extra a parallel copy needs."""
+    import importlib  # noqa: PLC0415
+
+    try:
+        return importlib.import_module(f"zarrflow.graph.{module}")
+    except ImportError as exc:
+        raise ImportError(f"parallel copies run on Dask, which is not installed ({exc}); "
+                          "pip install 'zarrflow[dask]', or pass parallel=False") from exc
+
+
 def describe_copy(key: str, dest_key: str) -> str:
     """How a log line names a copied key: ``key``, or ``key -> dest_key`` when it moves."""
     return key if dest_key == key else f"{key} -> {dest_key}"
@@ -177,20 +188,23 @@ def copy_store(source: Any, dest: Any, source_path: str = "", dest_path: str = "
     directory, sized from the largest value seen there to hold about 64 MiB
     (``MAX_BATCH_BYTES``). Returns ``(n_copied, n_skipped, n_bytes_copied)``.
 
-    ``parallel=True`` (or, by default, while a ``distributed.Client`` is active or
-    when ``scheduler`` is given) copies on Dask instead:
+    ``parallel=True`` (or when ``scheduler`` is given) copies on Dask instead:
     :func:`zarrflow.graph.copy.copy_store_parallel`, with the same result and log
     lines, metadata written after the chunks and ``progress`` showing a progress bar.
+    By default (``parallel=None``) the copy runs there too while a
+    ``distributed.Client`` is active, if the source is persistent and the destination
+    takes writes from several processes; otherwise it runs serially here.
     """
-    if parallel_requested(parallel, scheduler):
-        from zarrflow.graph.copy import copy_store_parallel  # noqa: PLC0415 - the optional Dask layer
-
-        return copy_store_parallel(source, dest, source_path, dest_path, excludes, includes, if_exists, dry_run,
-                                   log, progress=progress, scheduler=scheduler, flags=flags)
-    if if_exists not in _IF_EXISTS_STORE:
-        raise ValueError(f"if_exists must be one of {list(_IF_EXISTS_STORE)!r}; found {if_exists!r}")
     src = _as_store(source, "r")
     dst = _as_store(dest, "a")
+    if parallel_requested(parallel, scheduler) and (
+            parallel is not None or scheduler is not None  # asked for: stores that cannot take it are refused
+            or (src.is_persistent and dst.supports_multiprocess_writes)):  # implicit: else copy serially
+        return _dask_layer("copy").copy_store_parallel(src, dst, source_path, dest_path, excludes, includes,
+                                                       if_exists, dry_run, log, progress=progress,
+                                                       scheduler=scheduler, flags=flags)
+    if if_exists not in _IF_EXISTS_STORE:
+        raise ValueError(f"if_exists must be one of {list(_IF_EXISTS_STORE)!r}; found {if_exists!r}")
     pairs = store_key_pairs(src, source_path, dest_path, excludes, includes, flags)
     dest_of = dict(pairs)
     keys = [k for k, _ in pairs]
@@ -470,9 +484,7 @@ def _parallel_copy(parallel: bool | None, progress: bool, scheduler: Any, dry_ru
     anything is written, a destination group worker processes cannot write."""
     if dry_run or not parallel_requested(parallel, scheduler):
         return None
-    from zarrflow.graph.copy import ParallelArrayCopy  # noqa: PLC0415 - the optional Dask layer
-
-    planned = ParallelArrayCopy(progress=progress, scheduler=scheduler, auto=parallel is None)
+    planned = _dask_layer("copy").ParallelArrayCopy(progress=progress, scheduler=scheduler, auto=parallel is None)
     if isinstance(dest, Group):
         planned.check_destination(dest)
     return planned
