@@ -1,4 +1,4 @@
-"""Tests for zarrflow.core.metadata: dtype/fill-value codecs, documents, zarr 2.18 bytes."""
+"""Tests for zarrflow.format (and core.normalize): dtype/fill-value codecs, documents, zarr 2.18 bytes."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from zarrflow.core.metadata import (
+from zarrflow.format import (
     ARRAY_META_KEY,
     ATTRS_KEY,
     CONSOLIDATED_KEY,
@@ -28,13 +28,10 @@ from zarrflow.core.metadata import (
     encode_fill_value,
     get_codec,
     json_dumps,
-    normalize_dimension_separator,
-    normalize_dtype,
-    normalize_fill_value,
-    normalize_order,
     parse_attributes,
     parse_consolidated,
 )
+from zarrflow.core.normalize import normalize_dimension_separator, normalize_dtype, normalize_fill_value, normalize_order
 from zarrflow.errors import MetadataError, UnknownCodecError, UnsafeCodecError
 
 NESTED = [("a", "<i4"), ("b", [("c", "<f8", (2,))])]

@@ -33,7 +33,8 @@ from zarrflow.core.indexing import (
     pop_fields,
 )
 from zarrflow.core.info import InfoReporter, bytes_with_size, type_name
-from zarrflow.core.metadata import ARRAY_META_KEY, ATTRS_KEY, ArrayMetadata, get_codec, normalize_fill_value
+from zarrflow.format import ARRAY_META_KEY, ATTRS_KEY, ArrayMetadata, get_codec
+from zarrflow.core.normalize import normalize_fill_value
 from zarrflow.errors import ArrayNotFoundError, ReadOnlyError, SynchronizerError, VindexInvalidSelectionError
 from zarrflow.storage import getsize, listdir, normalize_storage_path
 from zarrflow.storage.base import Store

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
-from zarrflow.core.metadata import encode_attributes, parse_attributes
+from zarrflow.format import encode_attributes, parse_attributes
 from zarrflow.core.sync import hold
 from zarrflow.errors import ReadOnlyError
 

@@ -22,7 +22,7 @@ from typing import Any
 from zarrflow.core import hierarchy
 from zarrflow.core.array import Array
 from zarrflow.core.creation import open_array
-from zarrflow.core.metadata import (
+from zarrflow.format import (
     ARRAY_META_KEY,
     ATTRS_KEY,
     CONSOLIDATED_KEY,

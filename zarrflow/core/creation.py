@@ -16,17 +16,8 @@ import zarrflow.storage as storage
 from zarrflow.core.array import Array
 from zarrflow.core.chunks import normalize_chunks, normalize_shape
 from zarrflow.core.codecs import is_object_codec
-from zarrflow.core.metadata import (
-    ARRAY_META_KEY,
-    GROUP_META_KEY,
-    ArrayMetadata,
-    GroupMetadata,
-    normalize_dimension_separator,
-    normalize_dtype,
-    normalize_fill_value,
-    normalize_order,
-    get_codec,
-)
+from zarrflow.format import ARRAY_META_KEY, GROUP_META_KEY, ArrayMetadata, GroupMetadata, get_codec
+from zarrflow.core.normalize import normalize_dimension_separator, normalize_dtype, normalize_fill_value, normalize_order
 from zarrflow.errors import (
     ArrayNotFoundError,
     BadCompressorError,

@@ -14,7 +14,7 @@ from zarrflow.core.attrs import Attributes
 from zarrflow.core.node import Node
 from zarrflow.core.chunks import normalize_shape
 from zarrflow.core.info import InfoReporter, type_name
-from zarrflow.core.metadata import ATTRS_KEY, GROUP_META_KEY, GroupMetadata
+from zarrflow.format import ATTRS_KEY, GROUP_META_KEY, GroupMetadata
 from zarrflow.core.tree import TreeViewer
 from zarrflow.errors import (
     ContainsArrayError,

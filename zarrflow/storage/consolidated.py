@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
-from zarrflow.core.metadata import CONSOLIDATED_KEY, json_dumps, parse_consolidated
+from zarrflow.format import CONSOLIDATED_KEY, json_dumps, parse_consolidated
 from zarrflow.errors import InvalidKeyError, MetadataError, ReadOnlyError
 from zarrflow.storage.base import Store
 from zarrflow.storage.kvstore import KVStore

@@ -14,7 +14,7 @@ An N5 container is a directory tree like a DirectoryStore's, so ``N5Store`` is a
 - **Chunk bytes.** An N5 block is a big-endian header (mode, rank, block size per
   dimension) and big-endian data, compressed as a whole; edge blocks may be
   truncated to the array's extent. The ``.zarray`` this store shows names the
-  :class:`N5ChunkWrapper` codec (registered in numcodecs as ``'n5_wrapper'``) as the
+  :class:`N5ChunkWrapper` codec (id ``'n5_wrapper'``, in ``format/n5_codec``) as the
   compressor, wrapping the real one, so the engine's ordinary codec pipeline reads
   and writes N5 blocks. This is how zarr-python 2.x does it, and the files match.
 
@@ -34,45 +34,34 @@ read and written by that key, but listings show its Zarr views instead.
 
 from __future__ import annotations
 
-import math
 import os
 import re
-import struct
 import threading
-import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-import numcodecs
-import numpy as np
-from numcodecs.abc import Codec
-from numcodecs.compat import ensure_contiguous_ndarray, ensure_ndarray_like, ndarray_copy
-
-from zarrflow.core.metadata import ArrayMetadata, GroupMetadata, json_dumps, json_loads
 from zarrflow.errors import MetadataError
-from zarrflow.storage.base import Store, byte_view, ensure_bytes
+from zarrflow.format.documents import ArrayMetadata, GroupMetadata
+from zarrflow.format.jsonio import json_dumps, json_loads
+from zarrflow.format.keys import ARRAY_META_KEY, ATTRS_KEY, GROUP_META_KEY
+from zarrflow.format.n5 import (
+    N5_ATTRS_KEY,
+    N5_FORMAT,
+    N5_KEYWORDS,
+    array_meta_from_n5,
+    array_meta_to_n5,
+    user_attrs,
+)
+from zarrflow.format.n5_codec import N5ChunkWrapper
+from zarrflow.storage.base import Store, byte_view
 from zarrflow.storage.directory import DirectoryStore
 
 __all__ = ["N5ChunkWrapper", "N5Store", "N5_FORMAT"]
 
-#: The N5 format version written to the root (and, as zarr 2 does, to groups).
-N5_FORMAT = "2.0.0"
-#: The one metadata file of an N5 node.
-N5_ATTRS_KEY = "attributes.json"
-
-_ARRAY_META, _GROUP_META, _ATTRS = ".zarray", ".zgroup", ".zattrs"
+_ARRAY_META, _GROUP_META, _ATTRS = ARRAY_META_KEY, GROUP_META_KEY, ATTRS_KEY
 _META_NAMES = frozenset({_ARRAY_META, _GROUP_META, _ATTRS})
-#: Fields of attributes.json that describe an N5 dataset (array).
-_ARRAY_KEYWORDS = ("dimensions", "blockSize", "dataType", "compression", "compressionType")
-#: Fields of attributes.json that are N5's, not the user's.
-N5_KEYWORDS = frozenset({"n5", *_ARRAY_KEYWORDS})
-#: N5 dataType names zarrflow reads and writes (numpy names them the same).
-N5_DATA_TYPES = frozenset(
-    {"uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64", "float32", "float64"}
-)
 #: A '.'-joined chunk key of two or more dimensions.
 _DOTTED_CHUNK = re.compile(r"\d+(?:\.\d+)+")
-_BLOSC_HEADER = struct.Struct("<BBBBIII")
 
 
 def _split(nkey: str) -> tuple[str, str]:
@@ -83,304 +72,6 @@ def _split(nkey: str) -> tuple[str, str]:
 
 def _join(dirpath: str, name: str) -> str:
     return f"{dirpath}/{name}" if dirpath else name
-
-
-# --- compressor configs ------------------------------------------------------------------
-
-
-def compressor_to_n5(config: Mapping[str, Any] | None, dtype: np.dtype, key: str) -> dict[str, Any]:
-    """The N5 ``compression`` object for a numcodecs compressor config (zarr 2's mapping).
-
-    ``None`` is ``raw``; an ``n5_wrapper`` config is unwrapped first. Codecs N5 has no
-    type for are written under their own id with a RuntimeWarning, as zarr 2 does.
-    """
-    if config is not None and config.get("id") == N5ChunkWrapper.codec_id:
-        config = config.get("compressor_config")
-    if config is None:
-        return {"type": "raw"}
-    codec_id = config["id"]
-    if codec_id == "bz2":
-        return {"type": "bzip2", "blockSize": config.get("level", 9)}
-    if codec_id == "blosc":
-        shuffle = config.get("shuffle", 1)
-        if shuffle == -1:  # AUTOSHUFFLE, resolved as numcodecs does: N5 readers want 0, 1 or 2
-            shuffle = 2 if dtype.itemsize == 1 else 1
-        return {
-            "type": "blosc",
-            "cname": config.get("cname", "lz4"),
-            "clevel": config.get("clevel", 5),
-            "shuffle": shuffle,
-            "blocksize": config.get("blocksize", 0),
-        }
-    if codec_id in ("zlib", "gzip"):
-        return {"type": "gzip", "level": config.get("level", 1), "useZlib": codec_id == "zlib"}
-    if codec_id == "zstd":
-        return {"type": "zstd", "level": config.get("level", 0)}
-    if codec_id == "lzma":
-        preset = config.get("preset") or 6  # None means lzma.PRESET_DEFAULT
-        if config.get("format", 1) == 1 and config.get("check", -1) in (-1, 4):
-            return {"type": "xz", "preset": preset}
-        warnings.warn(
-            f"{key}: LZMA with format {config.get('format')} / check {config.get('check')} is not "
-            "an N5 compression type; other N5 readers may not read this array (use the default "
-            "xz format for portability)",
-            RuntimeWarning,
-            stacklevel=4,
-        )
-        return {"type": "lzma", "preset": preset, "format": config.get("format"),
-                "check": config.get("check"), "filters": config.get("filters")}
-    warnings.warn(
-        f"{key}: compressor {codec_id!r} is not an N5 compression type; it is written as "
-        f"type {codec_id!r}, which other N5 readers may not read",
-        RuntimeWarning,
-        stacklevel=4,
-    )
-    out = {"type": codec_id}
-    out.update((k, v) for k, v in config.items() if k not in ("id", "type"))
-    return out
-
-
-def compressor_from_n5(compression: Any, key: str) -> dict[str, Any] | None:
-    """The numcodecs config for an N5 ``compression`` object; MetadataError naming ``key``."""
-    if not isinstance(compression, Mapping) or not isinstance(compression.get("type"), str):
-        raise MetadataError(f"{key}: 'compression' must be an object with a string 'type', got {compression!r}")
-    kind = compression["type"]
-    try:
-        if kind == "raw":
-            return None
-        if kind == "bzip2":
-            return {"id": "bz2", "level": int(compression.get("blockSize", 9))}
-        if kind == "blosc":
-            return {
-                "id": "blosc",
-                "cname": compression["cname"],
-                "clevel": compression["clevel"],
-                "shuffle": compression["shuffle"],
-                "blocksize": compression.get("blocksize", 0),
-            }
-        if kind == "gzip":
-            return {"id": "zlib" if compression.get("useZlib") else "gzip", "level": compression.get("level", -1)}
-        if kind == "zstd":
-            return {"id": "zstd", "level": compression.get("level", 0)}
-        if kind == "xz":
-            return {"id": "lzma", "format": 1, "check": -1, "preset": compression.get("preset", 6), "filters": None}
-        if kind == "lzma":
-            return {"id": "lzma", "format": compression["format"], "check": compression["check"],
-                    "preset": compression["preset"], "filters": compression["filters"]}
-    except KeyError as exc:
-        raise MetadataError(f"{key}: N5 compression {compression!r} lacks the field {exc.args[0]!r}") from None
-    if kind not in numcodecs.registry.codec_registry:
-        raise MetadataError(
-            f"{key}: unsupported N5 compression type {kind!r}; zarrflow reads raw, gzip, bzip2, "
-            "xz, blosc and zstd"
-        )
-    out = {"id": kind}
-    out.update((k, v) for k, v in compression.items() if k != "type")
-    return out
-
-
-# --- array and group documents -----------------------------------------------------------
-
-
-def _user_attrs(doc: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in doc.items() if k not in N5_KEYWORDS}
-
-
-def array_meta_to_n5(meta: ArrayMetadata, key: str, top_level: bool) -> dict[str, Any]:
-    """The N5 fields of ``attributes.json`` for a parsed ``.zarray``; MetadataError
-    naming ``key`` when N5 cannot express the array."""
-    dtype = meta.dtype
-    if dtype.name not in N5_DATA_TYPES or dtype.fields is not None:
-        raise MetadataError(
-            f"{key}: N5 does not support dtype {dtype.str!r}; its data types are {sorted(N5_DATA_TYPES)}"
-        )
-    if meta.fill_value is not None and not (meta.fill_value == 0):
-        raise MetadataError(f"{key}: N5 only supports fill_value 0 (or None), got {meta.fill_value!r}")
-    if meta.order != "C":
-        raise MetadataError(f"{key}: N5 only supports order 'C', got {meta.order!r}")
-    if meta.filters:
-        raise MetadataError(f"{key}: N5 does not support filters, got {[f['id'] for f in meta.filters]}")
-    doc: dict[str, Any] = {
-        "dimensions": list(meta.shape[::-1]),
-        "blockSize": list(meta.chunks[::-1]),
-        "dataType": dtype.name,
-        "compression": compressor_to_n5(meta.compressor, dtype, key),
-    }
-    if top_level:
-        doc["n5"] = N5_FORMAT
-    return doc
-
-
-def _int_list(doc: Mapping[str, Any], field: str, minimum: int, key: str) -> list[int]:
-    value = doc.get(field)
-    if not isinstance(value, list) or not all(
-        isinstance(v, int) and not isinstance(v, bool) and v >= minimum for v in value
-    ):
-        raise MetadataError(f"{key}: N5 '{field}' must be a list of integers >= {minimum}, got {value!r}")
-    return value
-
-
-def array_meta_from_n5(doc: Mapping[str, Any], key: str) -> dict[str, Any]:
-    """The ``.zarray`` document (as a dict) for the ``attributes.json`` of an N5
-    dataset; MetadataError naming ``key`` for anything malformed or unsupported."""
-    dims = _int_list(doc, "dimensions", 0, key)
-    block = _int_list(doc, "blockSize", 1, key)
-    if len(block) != len(dims):
-        raise MetadataError(f"{key}: N5 blockSize {block} and dimensions {dims} differ in length")
-    data_type = doc.get("dataType")
-    if data_type not in N5_DATA_TYPES:
-        raise MetadataError(
-            f"{key}: unsupported N5 dataType {data_type!r}; zarrflow reads {sorted(N5_DATA_TYPES)}"
-        )
-    if "compression" in doc:
-        compression = doc["compression"]
-    elif "compressionType" in doc:  # N5 before 1.0 named only the type
-        compression = {"type": doc["compressionType"]}
-    else:
-        compression = {"type": "raw"}
-    dtype = np.dtype(data_type).str
-    chunks = block[::-1]
-    return {
-        "zarr_format": 2,
-        "shape": dims[::-1],
-        "chunks": chunks,
-        "dtype": dtype,
-        "compressor": {
-            "id": N5ChunkWrapper.codec_id,
-            "compressor_config": compressor_from_n5(compression, key),
-            "dtype": dtype,
-            "chunk_shape": chunks,
-        },
-        "fill_value": 0,
-        "order": "C",
-        "filters": [],
-        "dimension_separator": ".",
-    }
-
-
-# --- the chunk codec ---------------------------------------------------------------------
-
-
-class N5ChunkWrapper(Codec):
-    """Encodes a chunk as an N5 block: header, big-endian data, compressed by ``compressor``.
-
-    Decoding accepts blocks smaller than ``chunk_shape`` (N5 truncates edge blocks)
-    and pads them with zeros, N5's only fill value; anything inconsistent (short
-    header, wrong rank, a block larger than the chunk, a payload of the wrong size)
-    raises ValueError, which the array reports as a ChunkDecodeError naming the key.
-    """
-
-    codec_id = "n5_wrapper"
-
-    def __init__(
-        self,
-        dtype: Any,
-        chunk_shape: Iterable[int],
-        compressor_config: Mapping[str, Any] | None = None,
-        compressor: Codec | None = None,
-    ) -> None:
-        self.dtype = np.dtype(dtype)
-        self.chunk_shape = tuple(int(c) for c in chunk_shape)
-        if compressor is not None:
-            if compressor_config is not None:
-                raise ValueError("give compressor_config or compressor, not both")
-            compressor_config = compressor.get_config()
-        if compressor_config is None or compressor_config.get("id") == "raw":
-            self._compressor: Codec | None = None
-            self.compressor_config: dict[str, Any] | None = None
-        else:
-            self._compressor = numcodecs.get_codec(dict(compressor_config))
-            self.compressor_config = self._compressor.get_config()
-        self._big = self.dtype.newbyteorder(">")
-        self._nitems = math.prod(self.chunk_shape)
-
-    @property
-    def compressor(self) -> Codec | None:
-        """The wrapped numcodecs compressor (None for N5 'raw')."""
-        return self._compressor
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "id": self.codec_id,
-            "compressor_config": self.compressor_config,
-            "dtype": self.dtype.str,
-            "chunk_shape": list(self.chunk_shape),
-        }
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(dtype={self.dtype.str!r}, chunk_shape={self.chunk_shape}, "
-            f"compressor={self._compressor!r})"
-        )
-
-    def _header(self) -> bytes:
-        ndim = len(self.chunk_shape)
-        return struct.pack(f">HH{ndim}I", 0, ndim, *self.chunk_shape[::-1])
-
-    def encode(self, buf: Any) -> bytes:
-        arr = ensure_ndarray_like(buf)
-        if arr.dtype != self.dtype:
-            arr = ensure_contiguous_ndarray(arr).reshape(-1).view(self.dtype)
-        if arr.size != self._nitems:
-            raise ValueError(
-                f"chunk has {arr.size} items, an N5 block of shape {self.chunk_shape} holds {self._nitems}"
-            )
-        data = np.ascontiguousarray(arr).reshape(-1).astype(self._big, copy=False)
-        if self._compressor is None:
-            return self._header() + data.tobytes()
-        return self._header() + ensure_bytes(self._compressor.encode(data))
-
-    def _parse_header(self, view: memoryview) -> tuple[tuple[int, ...], int]:
-        size = view.nbytes
-        if size < 4:
-            raise ValueError(f"N5 block is {size} bytes, shorter than the 4-byte block header")
-        mode, ndim = struct.unpack_from(">HH", view)
-        if mode not in (0, 1):
-            raise ValueError(f"N5 block header has mode {mode}; only 0 (default) and 1 (varlength) are supported")
-        if ndim != len(self.chunk_shape):
-            raise ValueError(
-                f"N5 block header declares {ndim} dimensions, the array has {len(self.chunk_shape)}"
-            )
-        header_len = 4 + 4 * ndim + (4 if mode == 1 else 0)
-        if size < header_len:
-            raise ValueError(f"N5 block is {size} bytes, shorter than its {header_len}-byte header")
-        shape = struct.unpack_from(f">{ndim}I", view, 4)[::-1]
-        if any(s > c for s, c in zip(shape, self.chunk_shape)):
-            raise ValueError(f"N5 block header declares shape {shape}, larger than the chunk shape {self.chunk_shape}")
-        if mode == 1:
-            (count,) = struct.unpack_from(">I", view, 4 + 4 * ndim)
-            if count != math.prod(shape):
-                raise ValueError(f"N5 varlength block holds {count} elements, its shape {shape} needs {math.prod(shape)}")
-        return shape, header_len
-
-    def decode(self, buf: Any, out: Any = None) -> np.ndarray:
-        view = memoryview(ensure_contiguous_ndarray(buf)).cast("B")
-        shape, header_len = self._parse_header(view)
-        payload = view[header_len:]
-        expected = math.prod(shape) * self.dtype.itemsize
-        if self._compressor is None:
-            raw: Any = payload
-        else:
-            if self._compressor.codec_id == "blosc":
-                if payload.nbytes < _BLOSC_HEADER.size or _BLOSC_HEADER.unpack_from(payload)[6] != payload.nbytes:
-                    raise ValueError(f"N5 block payload of {payload.nbytes} bytes is not a complete Blosc frame")
-            raw = self._compressor.decode(payload)
-        data = ensure_contiguous_ndarray(raw).reshape(-1).view(np.uint8)
-        if data.nbytes != expected:
-            raise ValueError(
-                f"N5 block data is {data.nbytes} bytes, its header (shape {shape}, {self.dtype.name}) needs {expected}"
-            )
-        arr = data.view(self._big).reshape(shape).astype(self.dtype)
-        if shape != self.chunk_shape:  # a truncated edge block: pad with N5's fill value, 0
-            full = np.zeros(self.chunk_shape, dtype=self.dtype)
-            full[tuple(slice(0, s) for s in shape)] = arr
-            arr = full
-        if out is not None:
-            return ndarray_copy(arr, out)
-        return arr
-
-
-numcodecs.register_codec(N5ChunkWrapper)
 
 
 # --- the store ---------------------------------------------------------------------------
@@ -469,14 +160,14 @@ class N5Store(DirectoryStore):
             return json_dumps(array_meta_from_n5(doc, _join(dirpath, N5_ATTRS_KEY)))
         if name == _GROUP_META:
             return None if "dimensions" in doc else GroupMetadata().to_json()
-        attrs = _user_attrs(doc)
+        attrs = user_attrs(doc)
         return json_dumps(attrs) if attrs else None
 
     def _meta_names(self, doc: Mapping[str, Any] | None) -> list[str]:
         if doc is None:
             return []
         names = [_ARRAY_META if "dimensions" in doc else _GROUP_META]
-        if _user_attrs(doc):
+        if user_attrs(doc):
             names.append(_ATTRS)
         return names
 
@@ -507,7 +198,7 @@ class N5Store(DirectoryStore):
         if name == _ATTRS:
             keep = {k: v for k, v in doc.items() if k in N5_KEYWORDS}
         else:
-            keep = _user_attrs(doc)
+            keep = user_attrs(doc)
         keep.update(update)
         return keep
 
@@ -624,7 +315,7 @@ class N5Store(DirectoryStore):
                 return "dimensions" in doc
             if name == _GROUP_META:
                 return "dimensions" not in doc
-            return bool(_user_attrs(doc))
+            return bool(user_attrs(doc))
         return os.path.isfile(self._file(self._to_n5_key(nkey)))
 
     def __iter__(self) -> Iterator[str]:

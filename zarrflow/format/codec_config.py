@@ -1,0 +1,45 @@
+"""Codec configs (``{"id": ..., ...}``) to numcodecs codec objects.
+
+zarrflow's own codecs (the N5 block wrapper) are looked up here first, so no import
+has to register them in numcodecs as a side effect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numcodecs
+from numcodecs.abc import Codec
+from numcodecs.errors import UnknownCodecError as _NumcodecsUnknownCodecError
+
+from zarrflow.errors import MetadataError, UnknownCodecError
+from zarrflow.format.jsonio import short
+from zarrflow.format.keys import ARRAY_META_KEY
+from zarrflow.format.n5_codec import N5ChunkWrapper
+
+__all__ = ["OWN_CODECS", "get_codec"]
+
+#: Codecs zarrflow defines itself, by id.
+OWN_CODECS: dict[str, type[Codec]] = {N5ChunkWrapper.codec_id: N5ChunkWrapper}
+
+
+def get_codec(config: Mapping[str, Any] | None, *, key: str = ARRAY_META_KEY) -> Codec | None:
+    """The numcodecs codec for a config dict (``None`` for ``None``).
+
+    An unknown id raises :class:`UnknownCodecError`; a config that is not a dict with a
+    string ``'id'``, or that the codec rejects, raises :class:`MetadataError`.
+    """
+    if config is None:
+        return None
+    if not isinstance(config, Mapping) or not isinstance(config.get("id"), str):
+        raise MetadataError(f"{key}: codec config must be an object with an 'id', got {short(config)}")
+    try:
+        own = OWN_CODECS.get(config["id"])
+        if own is not None:
+            return own.from_config({k: v for k, v in config.items() if k != "id"})
+        return numcodecs.get_codec(dict(config))
+    except _NumcodecsUnknownCodecError as exc:
+        raise UnknownCodecError(f"{key}: unknown codec id {config['id']!r} in {short(dict(config))}") from exc
+    except (TypeError, ValueError) as exc:
+        raise MetadataError(f"{key}: invalid codec config {short(dict(config))}: {exc}") from exc
