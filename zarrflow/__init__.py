@@ -8,10 +8,21 @@ the names below are zarr 2's public API. The engine (``zarrflow.core`` and
 __version__ = "0.1.0"
 
 from zarrflow import errors
+from zarrflow.copying import copy, copy_all, copy_store
 from zarrflow.core.array import Array
-from zarrflow.core.consolidated import check_consolidated, consolidate_metadata, open_consolidated
-from zarrflow.core.convenience import LazyLoader, load, open, save, save_array, save_group
-from zarrflow.core.copying import copy, copy_all, copy_store
+from zarrflow.core.consolidated import (
+    check_consolidated,
+    consolidate_metadata,
+    open_consolidated,
+)
+from zarrflow.core.convenience import (
+    LazyLoader,
+    load,
+    open,
+    save,
+    save_array,
+    save_group,
+)
 from zarrflow.core.creation import (
     array,
     create,

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from tests.core.interop_cases import World
-
 from zarrflow.storage import DirectoryStore, KVStore, MemoryStore, NestedDirectoryStore
 
 #: Ids of the stores every Array-level test runs over.

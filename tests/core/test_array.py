@@ -17,10 +17,9 @@ import numpy as np
 import pytest
 
 import zarrflow
+from tests.core.conftest import PERSISTENT_KINDS, chunk_keys, snapshot
 from zarrflow.core import chunk_io
 from zarrflow.storage import KVStore, MemoryStore
-
-from tests.core.conftest import PERSISTENT_KINDS, chunk_keys, snapshot
 
 
 def stored_json(store, key):

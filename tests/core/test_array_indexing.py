@@ -18,14 +18,13 @@ from typing import Any
 import numcodecs
 import numpy as np
 import pytest
-from numpy.lib.recfunctions import repack_fields
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from numpy.lib.recfunctions import repack_fields
 
 import zarrflow
-from zarrflow.errors import VindexInvalidSelectionError
-
 from tests.core.conftest import chunk_keys, snapshot
+from zarrflow.errors import VindexInvalidSelectionError
 
 HYPO = settings(
     max_examples=int(os.environ.get("ZARRFLOW_TEST_EXAMPLES", "25")),  # raise it for a deeper search

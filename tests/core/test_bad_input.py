@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import zarrflow
+from tests.core.conftest import snapshot
 from zarrflow.errors import (
     ArrayIndexError,
     ArrayNotFoundError,
@@ -35,8 +36,6 @@ from zarrflow.errors import (
     UnsafeCodecError,
 )
 from zarrflow.storage import DirectoryStore, KVStore, MemoryStore, NestedDirectoryStore
-
-from tests.core.conftest import snapshot
 
 
 @contextmanager

@@ -18,7 +18,10 @@ import pytest
 
 import zarrflow
 from tests.core.conftest import snapshot
-from zarrflow.core.consolidated import ConsolidatedMetadataStaleError, MetadataDifference
+from zarrflow.core.consolidated import (
+    ConsolidatedMetadataStaleError,
+    MetadataDifference,
+)
 from zarrflow.errors import MetadataError, ReadOnlyError
 from zarrflow.storage import DirectoryStore, MemoryStore
 from zarrflow.storage.base import Store

@@ -17,7 +17,7 @@ import pytest
 import zarrflow
 from tests.core.conftest import snapshot
 from tests.core.test_hierarchy import type_names, zarrflow_run
-from zarrflow.core.copying import chunk_slabs
+from zarrflow.core.slabs import chunk_slabs
 from zarrflow.errors import CopyError
 from zarrflow.storage import DirectoryStore, MemoryStore
 

@@ -12,10 +12,14 @@ import pytest
 
 import zarrflow
 import zarrflow.storage
-from zarrflow.errors import ArrayNotFoundError, ContainsArrayError, ContainsGroupError, PathNotFoundError
-from zarrflow.storage import DirectoryStore, KVStore, NestedDirectoryStore
-
 from tests.core.conftest import chunk_keys, snapshot
+from zarrflow.errors import (
+    ArrayNotFoundError,
+    ContainsArrayError,
+    ContainsGroupError,
+    PathNotFoundError,
+)
+from zarrflow.storage import DirectoryStore, KVStore, NestedDirectoryStore
 
 
 def meta(store, path=""):

@@ -29,15 +29,15 @@ import pytest
 
 import zarrflow
 from tests.core.interop_cases import (
-    CASES,
     CASE_IDS,
+    CASES,
     COMPRESSORS,
-    Case,
     DTYPES,
     FILTER_KINDS,
     ORDERS,
     SEPARATORS,
     SHAPES,
+    Case,
     assert_nested_on_disk,
     assert_values,
     case_json,
@@ -49,7 +49,6 @@ from tests.core.interop_cases import (
     np_dtype,
     zarrflow_read,
 )
-
 
 ZARR2_CODE = r"""
 import os, traceback, numcodecs

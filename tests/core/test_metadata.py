@@ -12,6 +12,13 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from zarrflow.core.normalize import (
+    normalize_dimension_separator,
+    normalize_dtype,
+    normalize_fill_value,
+    normalize_order,
+)
+from zarrflow.errors import MetadataError, UnknownCodecError, UnsafeCodecError
 from zarrflow.format import (
     ARRAY_META_KEY,
     ATTRS_KEY,
@@ -31,8 +38,6 @@ from zarrflow.format import (
     parse_attributes,
     parse_consolidated,
 )
-from zarrflow.core.normalize import normalize_dimension_separator, normalize_dtype, normalize_fill_value, normalize_order
-from zarrflow.errors import MetadataError, UnknownCodecError, UnsafeCodecError
 
 NESTED = [("a", "<i4"), ("b", [("c", "<f8", (2,))])]
 UNITS = ["Y", "M", "W", "D", "h", "m", "s", "ms", "us", "ns", "ps", "fs", "as"]

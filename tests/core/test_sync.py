@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 
 import zarrflow
-from tests.threads import run_threads
 from tests.core import sync_workers as sw
+from tests.threads import run_threads
 from zarrflow.core.sync import hold
 from zarrflow.errors import SynchronizerError
 from zarrflow.storage import DirectoryStore, MemoryStore

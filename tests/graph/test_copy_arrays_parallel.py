@@ -14,7 +14,7 @@ pytest.importorskip("dask")
 import zarrflow
 from tests.graph.test_copy_parallel import contents, make_source
 from tests.storage.s3_server import fresh_bucket, s3_server  # noqa: F401 - s3_server is a fixture
-from zarrflow.core.copying import parallel_requested
+from zarrflow.copying import parallel_requested
 from zarrflow.errors import ChunkDecodeError, CopyError
 from zarrflow.graph import tasks
 from zarrflow.graph.copy import ParallelArrayCopy
@@ -200,8 +200,8 @@ def test_copy_store_parallel_flag_delegates(tmp_path):
 def test_copy_tasks_are_idempotent(source, tmp_path):
     dest = new_group(tmp_path, "d.zarr")
     ds = dest.create_dataset("slash", shape=SLASH.shape, chunks=(2, 4, 5), dtype="f8")
-    src_ref = tasks.ArrayRef.of(source["sub/deeper/slash"])
-    dst_ref = tasks.ArrayRef.of(ds)
+    src_ref = tasks.layout_of(source["sub/deeper/slash"])
+    dst_ref = tasks.layout_of(ds)
     region = (slice(0, 2), slice(0, 6), slice(0, 5))
     tasks.copy_region(src_ref, dst_ref, region)
     first = contents(dest.store)

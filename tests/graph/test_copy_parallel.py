@@ -10,7 +10,8 @@ pytest.importorskip("dask")
 
 import zarrflow
 from tests.storage.s3_server import fresh_bucket, s3_server  # noqa: F401 - s3_server is a fixture
-from zarrflow.core.copying import copy_store
+from zarrflow.copying import copy_store
+from zarrflow.format import is_metadata_key
 from zarrflow.errors import CopyError
 from zarrflow.graph import copy as gcopy
 from zarrflow.graph.copy import copy_store_parallel
@@ -122,9 +123,9 @@ def test_metadata_written_after_every_chunk(source, tmp_path, monkeypatch):
     monkeypatch.setattr(gcopy, "copy_keys", spy)
     copy_store_parallel(source, dest, batch=4, scheduler="threads")
     *chunk_batches, last = order
-    assert all(k.rpartition("/")[2] not in gcopy.METADATA_KEYS for b in chunk_batches for k in b)
+    assert all(not is_metadata_key(k) for b in chunk_batches for k in b)
     assert all(len(b) <= 4 for b in chunk_batches)
-    assert sorted(last) == sorted(k for k in source.keys_under("") if k.rpartition("/")[2] in gcopy.METADATA_KEYS)
+    assert sorted(last) == sorted(k for k in source.keys_under("") if is_metadata_key(k))
 
 
 def test_memory_destination_refused_on_processes(source):

@@ -12,8 +12,8 @@ import pytest
 da = pytest.importorskip("dask.array")
 
 import zarrflow
-from zarrflow.graph import ops, tasks
 from zarrflow.errors import MisalignedWriteError
+from zarrflow.graph import ops, tasks
 
 SHAPE, CHUNKS = (25, 33), (5, 7)
 
@@ -165,7 +165,7 @@ def test_round_trip_through_to_dask(scheduler, tmp_path):
 
 def test_ref_pickles_the_store_not_the_array(tmp_path):
     t = target(tmp_path)
-    ref = tasks.ArrayRef.of(t)
+    ref = tasks.layout_of(t)
     assert len(pickle.dumps(ref)) < 500
 
 

@@ -29,7 +29,13 @@ psutil = pytest.importorskip("psutil")
 da = pytest.importorskip("dask.array")
 
 import zarrflow
-from tests.graph.cli_cluster import CLICluster, die_during_replace, gated_double, pid_gone, wait_until
+from tests.graph.cli_cluster import (
+    CLICluster,
+    die_during_replace,
+    gated_double,
+    pid_gone,
+    wait_until,
+)
 from zarrflow.graph import ops
 from zarrflow.storage import DirectoryStore
 

@@ -20,7 +20,13 @@ import pytest
 
 import tests.storage
 from tests.storage.cases import StoreCase, pickle_roundtrip  # noqa: F401 - re-exported for store tests
-from zarrflow.storage import DirectoryStore, KVStore, MemoryStore, NestedDirectoryStore, Store
+from zarrflow.storage import (
+    DirectoryStore,
+    KVStore,
+    MemoryStore,
+    NestedDirectoryStore,
+    Store,
+)
 
 
 def _plugged_cases() -> list[StoreCase]:

@@ -18,8 +18,8 @@ import pytest
 from tests.threads import run_threads
 from zarrflow.errors import InvalidKeyError, ReadOnlyError
 from zarrflow.storage import (
-    FSStore,
     DirectoryStore,
+    FSStore,
     KVStore,
     MemoryStore,
     Store,

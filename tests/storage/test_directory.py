@@ -11,7 +11,12 @@ from typing import Any
 import pytest
 
 import zarrflow.storage.directory as directory_module
-from zarrflow.errors import FSPathExistNotDir, InvalidKeyError, ReadOnlyError, StoreError
+from zarrflow.errors import (
+    FSPathExistNotDir,
+    InvalidKeyError,
+    ReadOnlyError,
+    StoreError,
+)
 from zarrflow.storage import DirectoryStore, NestedDirectoryStore
 
 TEMP_NAME = ".0.0.0123456789abcdef0123456789abcdef.partial"

@@ -7,7 +7,12 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from zarrflow.errors import InvalidKeyError
-from zarrflow.storage import join_path, normalize_key, normalize_storage_path, prefix_for
+from zarrflow.storage import (
+    join_path,
+    normalize_key,
+    normalize_storage_path,
+    prefix_for,
+)
 
 
 def zarr2_normalize_storage_path(path: str) -> str:

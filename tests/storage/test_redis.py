@@ -16,7 +16,12 @@ import pytest
 
 import zarrflow as zarr
 from tests.storage.cases_redis import make_redis_store, redis_endpoint, unavailable
-from tests.storage.redis_server import RedisServer, RedisServerError, find_redis_server, free_port
+from tests.storage.redis_server import (
+    RedisServer,
+    RedisServerError,
+    find_redis_server,
+    free_port,
+)
 from zarrflow.core.chunk_io import FETCH_BATCH
 from zarrflow.errors import StoreError
 from zarrflow.storage.lru import LRUStoreCache

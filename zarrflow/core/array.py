@@ -1,26 +1,24 @@
 """``Array``: a chunked, compressed N-dimensional array in a store.
 
-This module wires the pieces together: metadata (``core/metadata``), selections
-projected onto chunks (``core/indexing``), the codec pipeline (``core/codecs``), the
-store, and the synchronizer. The chunk-level read/write machinery lives in
-``core/chunk_io``; this class owns the user-facing API of zarr-python 2.x.
+This module owns the user-facing API of zarr-python 2.x. What the chunk-level
+machinery needs (metadata, codecs, store, key naming, synchronizer) is one frozen
+:class:`~zarrflow.core.layout.ArrayLayout` the array rebuilds whenever its metadata
+changes; selections are projected onto chunks by ``core/indexing`` and moved by
+``core/chunk_io``, which sees only the layout.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from zarrflow.core import chunk_io
 from zarrflow.core.attrs import Attributes
-from zarrflow.core.node import Node
-from zarrflow.core.sync import hold
-from zarrflow.core.chunks import chunk_key, chunk_key_pattern, grid_shape, normalize_shape
-from zarrflow.core.codecs import ChunkCodec
+from zarrflow.core.chunks import grid_shape, normalize_shape
 from zarrflow.core.indexing import (
     BasicIndexer,
     BlockIndexer,
@@ -33,20 +31,20 @@ from zarrflow.core.indexing import (
     pop_fields,
 )
 from zarrflow.core.info import InfoReporter, bytes_with_size, type_name
-from zarrflow.format import ARRAY_META_KEY, ATTRS_KEY, ArrayMetadata, get_codec
+from zarrflow.core.layout import ArrayLayout
+from zarrflow.core.node import Node
 from zarrflow.core.normalize import normalize_fill_value
-from zarrflow.errors import ArrayNotFoundError, ReadOnlyError, SynchronizerError, VindexInvalidSelectionError
-from zarrflow.storage import getsize, listdir, normalize_storage_path
+from zarrflow.core.sync import hold
+from zarrflow.errors import (
+    ArrayNotFoundError,
+    ReadOnlyError,
+    SynchronizerError,
+    VindexInvalidSelectionError,
+)
+from zarrflow.format import ARRAY_META_KEY, ATTRS_KEY, ArrayMetadata
+from zarrflow.storage import getsize, normalize_storage_path
 from zarrflow.storage.base import Store
-from zarrflow.storage.kvstore import KVStore
-
-
-def _as_store(store: Any) -> Store:
-    if isinstance(store, Store):
-        return store
-    if isinstance(store, MutableMapping):
-        return KVStore(store)
-    raise TypeError(f"a store must be a MutableMapping, got {type(store).__name__}")
+from zarrflow.storage.kvstore import KVStore, as_store
 
 
 class Array(Node):
@@ -58,8 +56,8 @@ class Array(Node):
     ``.zarray`` before each operation when False), ``cache_attrs``,
     ``write_empty_chunks`` (False: chunks equal to the fill value are not stored) and
     ``allow_pickle`` (permit decoding with the Pickle codec; see ``core/codecs``).
-    ``metadata``: the ``.zarray`` document to use instead of reading it from the store
-    (the Dask layer's tasks carry it, saving one store read per task).
+    ``metadata``: the ``.zarray`` document (bytes, or a parsed
+    :class:`~zarrflow.format.ArrayMetadata`) to use instead of reading it from the store.
     """
 
     def __init__(
@@ -77,12 +75,12 @@ class Array(Node):
         meta_array: Any = None,
         *,
         allow_pickle: bool = False,
-        metadata: bytes | None = None,
+        metadata: bytes | ArrayMetadata | None = None,
     ):
         if zarr_version not in (None, 2):
             raise ValueError(f"zarrflow implements Zarr format 2, got zarr_version={zarr_version!r}")
-        self._store = _as_store(store)
-        self._chunk_store = None if chunk_store is None else _as_store(chunk_store)
+        self._store = as_store(store)
+        self._chunk_store = None if chunk_store is None else as_store(chunk_store)
         self._path = normalize_storage_path(path)
         self._key_prefix = self._path + "/" if self._path else ""
         self._read_only = bool(read_only)
@@ -94,7 +92,9 @@ class Array(Node):
         self._meta_key = self._key_prefix + ARRAY_META_KEY
         if metadata is None:
             self._load_metadata()
-        else:  # known already (a Dask task carries it): no store read
+        elif isinstance(metadata, ArrayMetadata):  # known already: no store read
+            self._set_metadata(metadata)
+        else:
             self._set_metadata(ArrayMetadata.from_json(metadata, key=self._meta_key))
         self._attrs = Attributes(self._store, key=self._key_prefix + ATTRS_KEY, read_only=read_only,
                                  cache=cache_attrs, synchronizer=synchronizer)
@@ -108,15 +108,28 @@ class Array(Node):
             raise ArrayNotFoundError(self._path) from None
         self._set_metadata(ArrayMetadata.from_json(data, key=self._meta_key))
 
+    @classmethod
+    def from_layout(cls, layout: ArrayLayout, read_only: bool = False) -> Array:
+        """The array a layout describes, opened without reading the store (the Dask
+        layer's tasks and other code that carries layouts use this)."""
+        return cls(layout.store, path=layout.path, read_only=read_only, chunk_store=layout.chunk_store,
+                   synchronizer=layout.synchronizer, write_empty_chunks=layout.write_empty_chunks,
+                   allow_pickle=layout.allow_pickle, metadata=layout.metadata)
+
     def _set_metadata(self, meta: ArrayMetadata) -> None:
+        self._layout = ArrayLayout.build(meta, self._store, self._path, self._chunk_store, self._synchronizer,
+                                         self._write_empty_chunks, self._allow_pickle)
         self._meta = meta
-        self._compressor = get_codec(meta.compressor, key=self._meta_key)
-        self._filters = [get_codec(f, key=self._meta_key) for f in meta.filters or ()] or None
-        self._codec = ChunkCodec(meta.dtype, meta.chunks, meta.order, self._compressor, self._filters,
-                                 allow_pickle=self._allow_pickle, name=self._describe())
+
+    @property
+    def layout(self) -> ArrayLayout:
+        """The frozen description of this array's chunks (metadata, codecs, store, key
+        naming, synchronizer) that chunk I/O and the Dask layer work from."""
+        return self._layout
 
     def _describe(self) -> str:
-        return f"array {self.name!r}" if self._path else "array at the store root"
+        return self._layout.describe() if hasattr(self, "_layout") else (
+            f"array {self.name!r}" if self._path else "array at the store root")
 
     def _refresh_metadata(self) -> None:
         if not self._cache_metadata:
@@ -177,12 +190,12 @@ class Array(Node):
     @property
     def compressor(self) -> Any:
         """The numcodecs compressor, or None."""
-        return self._compressor
+        return self._layout.compressor
 
     @property
     def filters(self) -> list | None:
         """The numcodecs filters applied before compression (object codec first), or None."""
-        return self._filters
+        return self._layout.filters
 
     @property
     def fill_value(self) -> Any:
@@ -240,7 +253,7 @@ class Array(Node):
     @property
     def nchunks_initialized(self) -> int:
         """Number of chunks holding stored data."""
-        return sum(1 for _ in self._stored_chunk_keys())
+        return sum(1 for _ in self._layout.stored_chunk_keys())
 
     initialized = nchunks_initialized
 
@@ -303,30 +316,6 @@ class Array(Node):
         items.append(("Chunks initialized", f"{self.nchunks_initialized}/{self.nchunks}"))
         return items
 
-    # --- chunk keys ------------------------------------------------------------------
-
-    def _chunk_key(self, coords: tuple[int, ...]) -> str:
-        return self._key_prefix + chunk_key(coords, self._meta.separator)
-
-    def _stored_chunk_keys(self) -> Iterator[str]:
-        """Full keys of every stored chunk (with '/' separators, walks the nested levels)."""
-        store = self.chunk_store
-        sep = self._meta.separator
-        ndim = max(len(self._meta.shape), 1)
-        if sep == "." or ndim == 1:
-            pattern = chunk_key_pattern(ndim, sep)
-            for name in listdir(store, self._path):
-                if pattern.match(name):
-                    yield self._key_prefix + name
-            return
-
-        def walk(prefix: str, depth: int) -> Iterator[str]:
-            for name in listdir(store, prefix.rstrip("/")):
-                if name.isdigit():
-                    yield from ((prefix + name,) if depth == ndim - 1 else walk(prefix + name + "/", depth + 1))
-
-        yield from walk(self._key_prefix, 0)
-
     # --- reading ---------------------------------------------------------------------
 
     def __getitem__(self, selection: Any) -> Any:
@@ -346,31 +335,31 @@ class Array(Node):
         if self.ndim == 0 and out is None and _has_ellipsis(selection):
             # z[...] of a 0-d array is a 0-d ndarray of the array's dtype, not a scalar
             out = np.empty((), dtype=check_fields(fields, self.dtype))
-            chunk_io.read(self, indexer, out=out, fields=fields)
+            chunk_io.read(self._layout, indexer, out=out, fields=fields)
             return out
-        return chunk_io.read(self, indexer, out=out, fields=fields)
+        return chunk_io.read(self._layout, indexer, out=out, fields=fields)
 
     def get_orthogonal_selection(self, selection: Any, out: np.ndarray | None = None,
                                  fields: Any = None) -> Any:
         """Read an independent selection per axis (ints, slices, int or bool arrays)."""
         self._refresh_metadata()
-        return chunk_io.read(self, OrthogonalIndexer(selection, self.shape, self.chunks), out=out, fields=fields)
+        return chunk_io.read(self._layout, OrthogonalIndexer(selection, self.shape, self.chunks), out=out, fields=fields)
 
     def get_coordinate_selection(self, selection: Any, out: np.ndarray | None = None,
                                  fields: Any = None) -> Any:
         """Read the points given by one integer array per axis."""
         self._refresh_metadata()
-        return chunk_io.read(self, CoordinateIndexer(selection, self.shape, self.chunks), out=out, fields=fields)
+        return chunk_io.read(self._layout, CoordinateIndexer(selection, self.shape, self.chunks), out=out, fields=fields)
 
     def get_mask_selection(self, selection: Any, out: np.ndarray | None = None, fields: Any = None) -> Any:
         """Read the items where a Boolean mask of the array's shape is True."""
         self._refresh_metadata()
-        return chunk_io.read(self, MaskIndexer(selection, self.shape, self.chunks), out=out, fields=fields)
+        return chunk_io.read(self._layout, MaskIndexer(selection, self.shape, self.chunks), out=out, fields=fields)
 
     def get_block_selection(self, selection: Any, out: np.ndarray | None = None, fields: Any = None) -> Any:
         """Read whole chunks, selected by chunk-grid indices."""
         self._refresh_metadata()
-        return chunk_io.read(self, BlockIndexer(selection, self.shape, self.chunks), out=out, fields=fields)
+        return chunk_io.read(self._layout, BlockIndexer(selection, self.shape, self.chunks), out=out, fields=fields)
 
     # --- writing ---------------------------------------------------------------------
 
@@ -395,33 +384,33 @@ class Array(Node):
         self._refresh_metadata()
         indexer = BasicIndexer(selection, self.shape, self.chunks)
         if chunk_io.is_lazy_array(value) and fields is None:
-            chunk_io.write_from_lazy(self, selection, indexer, value)
+            chunk_io.write_from_lazy(self._layout, selection, indexer, value)
         else:
-            chunk_io.write(self, indexer, value, fields=fields)
+            chunk_io.write(self._layout, indexer, value, fields=fields)
 
     def set_orthogonal_selection(self, selection: Any, value: Any, fields: Any = None) -> None:
         """Write an independent selection per axis."""
         self._check_writable()
         self._refresh_metadata()
-        chunk_io.write(self, OrthogonalIndexer(selection, self.shape, self.chunks), value, fields=fields)
+        chunk_io.write(self._layout, OrthogonalIndexer(selection, self.shape, self.chunks), value, fields=fields)
 
     def set_coordinate_selection(self, selection: Any, value: Any, fields: Any = None) -> None:
         """Write the points given by one integer array per axis."""
         self._check_writable()
         self._refresh_metadata()
-        chunk_io.write(self, CoordinateIndexer(selection, self.shape, self.chunks), value, fields=fields)
+        chunk_io.write(self._layout, CoordinateIndexer(selection, self.shape, self.chunks), value, fields=fields)
 
     def set_mask_selection(self, selection: Any, value: Any, fields: Any = None) -> None:
         """Write the items where a Boolean mask is True."""
         self._check_writable()
         self._refresh_metadata()
-        chunk_io.write(self, MaskIndexer(selection, self.shape, self.chunks), value, fields=fields)
+        chunk_io.write(self._layout, MaskIndexer(selection, self.shape, self.chunks), value, fields=fields)
 
     def set_block_selection(self, selection: Any, value: Any, fields: Any = None) -> None:
         """Write whole chunks, selected by chunk-grid indices."""
         self._check_writable()
         self._refresh_metadata()
-        chunk_io.write(self, BlockIndexer(selection, self.shape, self.chunks), value, fields=fields)
+        chunk_io.write(self._layout, BlockIndexer(selection, self.shape, self.chunks), value, fields=fields)
 
     # --- shape changes ---------------------------------------------------------------
 
@@ -437,11 +426,10 @@ class Array(Node):
 
     def _resize(self, new_shape: tuple[int, ...]) -> None:
         new_grid = grid_shape(new_shape, self.chunks)
-        sep = self._meta.separator
         doomed = []
-        for key in self._stored_chunk_keys():
-            coords = tuple(int(p) for p in key[len(self._key_prefix):].split(sep))
-            if any(i >= n for i, n in zip(coords, new_grid)):
+        for key in self._layout.stored_chunk_keys():
+            coords = self._layout.chunk_coords(key)
+            if coords is not None and any(i >= n for i, n in zip(coords, new_grid)):
                 doomed.append(key)
         if doomed:
             self.chunk_store.delitems(doomed)
@@ -516,7 +504,7 @@ class Array(Node):
                 "open it with synchronizer=ThreadSynchronizer() or ProcessSynchronizer(path)"
             )
         self._refresh_metadata()
-        keys = {self._chunk_key(p.chunk_coords) for p in self._indexer_for(selection)}
+        keys = {self._layout.chunk_key(p.chunk_coords) for p in self._indexer_for(selection)}
         with hold(self._synchronizer, keys):
             yield self
 
@@ -528,16 +516,6 @@ class Array(Node):
         self._check_writable()
         with self.locked(selection):
             self[selection] = func(self[selection])
-
-    # --- the Dask layer ---------------------------------------------------------------
-
-    def to_dask(self, chunks: Any = None) -> Any:
-        """This array as a lazy ``dask.array.Array``: one small task per stored chunk
-        (or per block of ``chunks``, whole multiples of the stored chunks); see
-        :func:`zarrflow.to_dask`. Needs dask (``pip install 'zarrflow[dask]'``)."""
-        from zarrflow.graph.ops import to_dask  # noqa: PLC0415 - the optional Dask layer, imported on use
-
-        return to_dask(self, chunks=chunks)
 
     # --- Python protocol -------------------------------------------------------------
 

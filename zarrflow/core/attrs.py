@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
-from zarrflow.format import encode_attributes, parse_attributes
 from zarrflow.core.sync import hold
 from zarrflow.errors import ReadOnlyError
+from zarrflow.format import encode_attributes, parse_attributes
 
 
 class Attributes(MutableMapping[str, Any]):

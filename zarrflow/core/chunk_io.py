@@ -19,12 +19,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from zarrflow.core.indexing import BasicIndexer, ChunkProjection, check_fields, check_no_multi_fields
+from zarrflow.core.indexing import (
+    BasicIndexer,
+    ChunkProjection,
+    check_fields,
+    check_no_multi_fields,
+)
 from zarrflow.core.pool import run_all
+from zarrflow.core.slabs import chunk_slabs
 from zarrflow.core.sync import hold
 
 if TYPE_CHECKING:
-    from zarrflow.core.array import Array
+    from zarrflow.core.layout import ArrayLayout
 
 #: Keys fetched per batched round trip from stores that batch (remote stores).
 FETCH_BATCH = 1024
@@ -87,20 +93,20 @@ def is_lazy_array(value: Any) -> bool:
     )
 
 
-# --- helpers over the array's state ---------------------------------------------------------
+# --- helpers over the layout ---------------------------------------------------------
 
 
-def _fill_value(array: Array, fields: Any) -> Any:
-    fv = array._meta.fill_value
+def _fill_value(layout: ArrayLayout, fields: Any) -> Any:
+    fv = layout.metadata.fill_value
     if fv is None:
         return None
     if fields:
-        return np.asarray(fv, dtype=array._meta.dtype)[fields]
+        return np.asarray(fv, dtype=layout.metadata.dtype)[fields]
     return fv
 
 
-def _new_chunk(array: Array) -> np.ndarray:
-    meta = array._meta
+def _new_chunk(layout: ArrayLayout) -> np.ndarray:
+    meta = layout.metadata
     if meta.fill_value is None:
         if meta.dtype.kind == "O":
             return np.empty(meta.chunks, dtype=meta.dtype, order=meta.order)
@@ -152,9 +158,9 @@ def _direct_destination(out: np.ndarray, sel: Any, chunks: tuple[int, ...], orde
 # --- reading ---------------------------------------------------------------------------------
 
 
-def read(array: Array, indexer: Any, out: np.ndarray | None = None, fields: Any = None) -> Any:
+def read(layout: ArrayLayout, indexer: Any, out: np.ndarray | None = None, fields: Any = None) -> Any:
     """Read the selection described by ``indexer``; returns an ndarray or a scalar."""
-    meta = array._meta
+    meta = layout.metadata
     out_dtype = check_fields(fields, meta.dtype)
     if out is None:
         out = np.empty(indexer.shape, dtype=out_dtype, order=meta.order)
@@ -162,19 +168,19 @@ def read(array: Array, indexer: Any, out: np.ndarray | None = None, fields: Any 
         raise ValueError(f"out has shape {out.shape}, the selection has shape {indexer.shape}")
     projections = list(indexer)
     if projections:
-        _read_projections(array, projections, out, tuple(indexer.drop_axes), fields)
+        _read_projections(layout, projections, out, tuple(indexer.drop_axes), fields)
     if tuple(indexer.sel_shape) != tuple(indexer.shape):
         out = out.reshape(indexer.sel_shape)
     return out if out.shape else out[()]
 
 
-def _read_projections(array: Array, projections: Sequence[ChunkProjection], out: np.ndarray,
+def _read_projections(layout: ArrayLayout, projections: Sequence[ChunkProjection], out: np.ndarray,
                       drop_axes: tuple[int, ...], fields: Any) -> None:
-    meta = array._meta
-    codec = array._codec
-    store = array.chunk_store
-    keys = [array._chunk_key(p.chunk_coords) for p in projections]
-    fill = _fill_value(array, fields)
+    meta = layout.metadata
+    codec = layout.codec
+    store = layout.data_store
+    keys = [layout.chunk_key(p.chunk_coords) for p in projections]
+    fill = _fill_value(layout, fields)
     missing_fill = fill if fill is not None else (None if out.dtype.kind == "O" else 0)
     direct_ok = codec.can_decode_into and not fields and not drop_axes and out.dtype == meta.dtype
 
@@ -275,9 +281,9 @@ def _thin_chunk_groups(projections: Sequence[ChunkProjection], meta: Any, out: n
 # --- writing ---------------------------------------------------------------------------------
 
 
-def write(array: Array, indexer: Any, value: Any, fields: Any = None) -> None:
+def write(layout: ArrayLayout, indexer: Any, value: Any, fields: Any = None) -> None:
     """Write ``value`` into the selection described by ``indexer``."""
-    meta = array._meta
+    meta = layout.metadata
     check_no_multi_fields(fields)
     target_dtype = check_fields(fields, meta.dtype)
     sel_shape, shape = tuple(indexer.sel_shape), tuple(indexer.shape)
@@ -305,18 +311,18 @@ def write(array: Array, indexer: Any, value: Any, fields: Any = None) -> None:
         return
     # Every chunk this write touches stays locked until the whole write is done, so a
     # write spanning chunks is atomic against other writers (locks taken in key order).
-    with hold(array._synchronizer, [array._chunk_key(p.chunk_coords) for p in projections]):
-        _write_projections(array, projections, value, scalar, tuple(indexer.drop_axes), fields)
+    with hold(layout.synchronizer, [layout.chunk_key(p.chunk_coords) for p in projections]):
+        _write_projections(layout, projections, value, scalar, tuple(indexer.drop_axes), fields)
 
 
-def _write_projections(array: Array, projections: Sequence[ChunkProjection], value: np.ndarray,
+def _write_projections(layout: ArrayLayout, projections: Sequence[ChunkProjection], value: np.ndarray,
                        scalar: bool, drop_axes: tuple[int, ...], fields: Any) -> None:
-    meta = array._meta
-    codec = array._codec
-    store = array.chunk_store
-    keys = [array._chunk_key(p.chunk_coords) for p in projections]
+    meta = layout.metadata
+    codec = layout.codec
+    store = layout.data_store
+    keys = [layout.chunk_key(p.chunk_coords) for p in projections]
     fill = meta.fill_value
-    skip_empty = not array._write_empty_chunks
+    skip_empty = not layout.write_empty_chunks
     batched = getattr(store, "supports_concurrent_getitems", False)
     expand = tuple(np.newaxis if a in drop_axes else slice(None) for a in range(len(meta.shape))) if drop_axes else None
 
@@ -345,7 +351,7 @@ def _write_projections(array: Array, projections: Sequence[ChunkProjection], val
                 v = chunk_value(p)
                 if v.shape == meta.chunks:
                     return finish(key, v)
-            chunk = _new_chunk(array)
+            chunk = _new_chunk(layout)
             _assign(chunk, p.chunk_selection, chunk_value(p))
             return finish(key, chunk)
         return None  # partial chunk: read-modify-write (its lock is held by the caller)
@@ -355,7 +361,7 @@ def _write_projections(array: Array, projections: Sequence[ChunkProjection], val
         try:
             cdata = store[key]
         except KeyError:
-            chunk = _new_chunk(array)
+            chunk = _new_chunk(layout)
         else:
             chunk = codec.decode(cdata, key)
             if not chunk.flags.writeable:
@@ -393,28 +399,22 @@ def _write_projections(array: Array, projections: Sequence[ChunkProjection], val
 # --- copying from lazily read sources ------------------------------------------------------------
 
 
-def write_from_lazy(array: Array, selection: Any, indexer: Any, source: Any) -> None:
+def write_from_lazy(layout: ArrayLayout, selection: Any, indexer: Any, source: Any) -> None:
     """``array[selection] = source`` for an on-demand source (another array, an h5py
-    dataset), one row of target chunks at a time so memory stays bounded."""
-    region = _plain_region(selection, array._meta.shape)
+    dataset, a dask array), one slab of whole target chunks (``core/slabs``) at a
+    time so memory stays bounded."""
+    region = _plain_region(selection, layout.metadata.shape)
     sel_shape = tuple(indexer.sel_shape)
     if (region is None or tuple(source.shape) != sel_shape or not sel_shape
-            or not _always_converts(np.dtype(source.dtype), array._meta.dtype)):
+            or not _always_converts(np.dtype(source.dtype), layout.metadata.dtype)):
         # Load and convert everything first, so a failing conversion writes nothing.
-        write(array, indexer, np.asarray(source[...]))
+        write(layout, indexer, np.asarray(source[...]))
         return
-    meta = array._meta
-    chunk0 = meta.chunks[0]
-    row_bytes = chunk0 * max(1, int(np.prod([r.stop - r.start for r in region[1:]]))) * meta.dtype.itemsize
-    rows_per_slab = max(1, LAZY_SLAB_BYTES // max(row_bytes, 1))
-    start0, stop0 = region[0].start, region[0].stop
-    a = start0
-    while a < stop0:
-        b = min(stop0, (a // chunk0 + rows_per_slab) * chunk0)
-        src = np.asarray(source[a - start0:b - start0])
-        target = (slice(a, b), *region[1:])
-        write(array, BasicIndexer(target, meta.shape, meta.chunks), src)
-        a = b
+    meta = layout.metadata
+    for target in chunk_slabs(meta.shape, meta.chunks, meta.dtype.itemsize, LAZY_SLAB_BYTES, region=region,
+                              split=False):
+        src = np.asarray(source[tuple(slice(t.start - r.start, t.stop - r.start) for t, r in zip(target, region))])
+        write(layout, BasicIndexer(target, meta.shape, meta.chunks), src)
 
 
 def _always_converts(src: np.dtype, dst: np.dtype) -> bool:

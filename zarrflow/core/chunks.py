@@ -8,8 +8,6 @@ from __future__ import annotations
 import math
 import numbers
 import re
-from collections.abc import Iterator
-from itertools import product
 from typing import Any
 
 import numpy as np
@@ -114,21 +112,8 @@ def chunk_key_pattern(ndim: int, separator: str) -> re.Pattern[str]:
     return re.compile(r"^\d+" + (sep + r"\d+") * (n - 1) + r"$")
 
 
-def parse_chunk_key(key: str, separator: str) -> tuple[int, ...]:
-    """Inverse of :func:`chunk_key` for keys matching :func:`chunk_key_pattern`."""
-    return tuple(int(p) for p in key.split(separator))
 
 
-def chunk_bounds(coords: tuple[int, ...], shape: tuple[int, ...], chunks: tuple[int, ...]) -> tuple[slice, ...]:
-    """The region of the array covered by chunk ``coords`` (truncated at the array edge)."""
-    return tuple(slice(i * c, min((i + 1) * c, s)) for i, c, s in zip(coords, chunks, shape))
 
 
-def iter_chunk_coords(cdata_shape: tuple[int, ...]) -> Iterator[tuple[int, ...]]:
-    """Every grid coordinate in C order."""
-    return product(*(range(n) for n in cdata_shape))
 
-
-def is_edge_chunk(coords: tuple[int, ...], shape: tuple[int, ...], chunks: tuple[int, ...]) -> bool:
-    """True when the chunk extends past the end of the array along some axis."""
-    return any((i + 1) * c > s for i, c, s in zip(coords, chunks, shape))

@@ -22,6 +22,7 @@ from typing import Any
 from zarrflow.core import hierarchy
 from zarrflow.core.array import Array
 from zarrflow.core.creation import open_array
+from zarrflow.errors import ConsolidatedMetadataStaleError
 from zarrflow.format import (
     ARRAY_META_KEY,
     ATTRS_KEY,
@@ -30,7 +31,6 @@ from zarrflow.format import (
     json_dumps,
     json_loads,
 )
-from zarrflow.errors import ConsolidatedMetadataStaleError
 from zarrflow.storage import contains_array, normalize_storage_path
 from zarrflow.storage.base import Store
 from zarrflow.storage.consolidated import ConsolidatedMetadataStore

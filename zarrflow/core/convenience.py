@@ -1,8 +1,10 @@
 """``open``, ``save`` and ``load``: one call to reach an array or a group by path.
 
 zarr 2's ``zarr.convenience`` also holds ``tree``, the copy functions and
-consolidated metadata; they live in ``core/tree``, ``core/copying`` and
-``core/consolidated`` and are re-exported here under their zarr 2 names.
+consolidated metadata; they live in ``core/tree``, ``core/copying`` (serial; the
+public copies that may run on Dask are ``zarrflow/copying``) and
+``core/consolidated``. The ``zarrflow.convenience`` module gathers them under their
+zarr 2 names.
 """
 
 from __future__ import annotations
@@ -14,8 +16,11 @@ import numpy as np
 
 from zarrflow.core import hierarchy
 from zarrflow.core.array import Array
-from zarrflow.core.consolidated import check_consolidated, consolidate_metadata, open_consolidated
-from zarrflow.core.copying import copy, copy_all, copy_store
+from zarrflow.core.consolidated import (
+    check_consolidated,
+    consolidate_metadata,
+    open_consolidated,
+)
 from zarrflow.core.creation import array as _array
 from zarrflow.core.creation import open_array
 from zarrflow.core.tree import tree
@@ -148,9 +153,6 @@ __all__ = [
     "LazyLoader",
     "check_consolidated",
     "consolidate_metadata",
-    "copy",
-    "copy_all",
-    "copy_store",
     "load",
     "open",
     "open_consolidated",

@@ -12,6 +12,11 @@ The log lines and the returned ``(n_copied, n_skipped, n_bytes_copied)`` are tho
 zarr-python 2.18. h5py is never imported here: h5py objects are recognised by their
 module name.
 
+Serial here: the engine never imports the Dask layer. ``copy``/``copy_all`` take a
+``data_copy`` object that, when given, takes over copying the arrays' data (the
+public face passes the Dask layer's ``ParallelArrayCopy`` for ``parallel=True``;
+see ``zarrflow/copying.py``).
+
 Failure: with ``if_exists='raise'``, a copy stops at the first member that exists
 in the destination and leaves that member as it was; members copied before it stay
 copied (as in zarr 2). An array whose data copy fails part way is removed again
@@ -23,13 +28,13 @@ from __future__ import annotations
 import builtins
 import math
 import re
-import sys
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
 import numpy as np
 
 from zarrflow.core.hierarchy import Group, group
+from zarrflow.core.slabs import chunk_slabs
 from zarrflow.errors import CopyError
 from zarrflow.storage import normalize_storage_path
 from zarrflow.storage.base import Store
@@ -37,7 +42,8 @@ from zarrflow.storage.kvstore import KVStore
 from zarrflow.storage.memory import MemoryStore
 from zarrflow.storage.normalize import normalize_store_arg
 
-__all__ = ["copy", "copy_all", "copy_store"]
+__all__ = ["IF_EXISTS", "IF_EXISTS_STORE", "LogWriter", "copy", "copy_all", "copy_store", "describe_copy",
+           "log_summary", "open_store", "store_key_pairs"]
 
 #: Default upper bound on the bytes of one slab copied by ``copy``.
 MAX_SLAB_BYTES = 64 * 2**20
@@ -46,14 +52,15 @@ MAX_BATCH_BYTES = 64 * 2**20
 #: ``copy_store`` batch sizes (number of keys): the first in each directory, and the ceiling.
 _FIRST_BATCH, _MAX_BATCH = 4, 4096
 
-_IF_EXISTS = ("raise", "replace", "skip", "skip_initialized")
-_IF_EXISTS_STORE = ("raise", "replace", "skip")
+#: ``if_exists`` choices of ``copy``/``copy_all``, and of ``copy_store``.
+IF_EXISTS = ("raise", "replace", "skip", "skip_initialized")
+IF_EXISTS_STORE = ("raise", "replace", "skip")
 
 
 # --- logging ---------------------------------------------------------------------------
 
 
-class _LogWriter:
+class LogWriter:
     """``log`` as zarr 2 takes it: None, a callable, a file path or a file-like object."""
 
     def __init__(self, log: Any):
@@ -72,7 +79,7 @@ class _LogWriter:
         else:
             raise TypeError(f"log must be a callable function, file path or file-like object, found {log!r}")
 
-    def __enter__(self) -> _LogWriter:
+    def __enter__(self) -> LogWriter:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -88,7 +95,7 @@ class _LogWriter:
             self.func(message)
 
 
-def _log_summary(log: _LogWriter, dry_run: bool, n_copied: int, n_skipped: int, n_bytes: int) -> None:
+def log_summary(log: LogWriter, dry_run: bool, n_copied: int, n_skipped: int, n_bytes: int) -> None:
     message = ("dry run: " if dry_run else "all done: ") + f"{n_copied:,} copied, {n_skipped:,} skipped"
     if not dry_run:
         message += f", {n_bytes:,} bytes copied"
@@ -98,13 +105,11 @@ def _log_summary(log: _LogWriter, dry_run: bool, n_copied: int, n_skipped: int, 
 # --- copy_store ------------------------------------------------------------------------
 
 
-def _as_store(store: Any, mode: str) -> Store:
-    if isinstance(store, Store):
-        return store
-    if isinstance(store, MutableMapping):
-        return KVStore(store)
-    if isinstance(store, Mapping):
-        return KVStore(dict(store), read_only=True)
+def open_store(store: Any, mode: str) -> Store:
+    """The Store a copy reads (mode 'r') or writes (mode 'a'): a Store, any mapping (a
+    read-only one is copied into a read-only KVStore), or a path/URL."""
+    if isinstance(store, Mapping) and not isinstance(store, (Store, MutableMapping)):
+        store = KVStore(dict(store), read_only=True)
     return normalize_store_arg(store, mode=mode, default=MemoryStore)
 
 
@@ -137,35 +142,6 @@ def store_key_pairs(src: Store, source_path: str = "", dest_path: str = "", excl
             if k.startswith(src_prefix) and wanted(k)]
 
 
-def parallel_requested(parallel: bool | None, scheduler: Any = None) -> bool:
-    """Whether a copy runs on Dask: ``parallel`` when given; otherwise when a
-    ``scheduler`` is named or a ``distributed.Client`` is active (checked without
-    importing distributed: no client exists unless it was imported)."""
-    if parallel is not None:
-        return bool(parallel)
-    if scheduler is not None:
-        return True
-    dist = sys.modules.get("distributed")
-    if dist is None:
-        return False
-    try:
-        dist.default_client()
-    except ValueError:
-        return False
-    return True
-
-
-def _dask_layer(module: str) -> Any:
-    """Import ``zarrflow.graph.<module>``, or say which extra a parallel copy needs."""
-    import importlib  # noqa: PLC0415
-
-    try:
-        return importlib.import_module(f"zarrflow.graph.{module}")
-    except ImportError as exc:
-        raise ImportError(f"parallel copies run on Dask, which is not installed ({exc}); "
-                          "pip install 'zarrflow[dask]', or pass parallel=False") from exc
-
-
 def describe_copy(key: str, dest_key: str) -> str:
     """How a log line names a copied key: ``key``, or ``key -> dest_key`` when it moves."""
     return key if dest_key == key else f"{key} -> {dest_key}"
@@ -173,8 +149,7 @@ def describe_copy(key: str, dest_key: str) -> str:
 
 def copy_store(source: Any, dest: Any, source_path: str = "", dest_path: str = "", excludes: Any = None,
                includes: Any = None, flags: int = 0, if_exists: str = "raise", dry_run: bool = False,
-               log: Any = None, *, parallel: bool | None = None, progress: bool = False,
-               scheduler: Any = None) -> tuple[int, int, int]:
+               log: Any = None) -> tuple[int, int, int]:
     """Copy the stored bytes of ``source`` (under ``source_path``) into ``dest`` (under
     ``dest_path``) without decoding them, preserving every setting and attribute.
 
@@ -187,24 +162,11 @@ def copy_store(source: Any, dest: Any, source_path: str = "", dest_path: str = "
     Keys are read and written in batches (``getitems``/``setitems``) of keys of one
     directory, sized from the largest value seen there to hold about 64 MiB
     (``MAX_BATCH_BYTES``). Returns ``(n_copied, n_skipped, n_bytes_copied)``.
-
-    ``parallel=True`` (or when ``scheduler`` is given) copies on Dask instead:
-    :func:`zarrflow.graph.copy.copy_store_parallel`, with the same result and log
-    lines, metadata written after the chunks and ``progress`` showing a progress bar.
-    By default (``parallel=None``) the copy runs there too while a
-    ``distributed.Client`` is active, if the source is persistent and the destination
-    takes writes from several processes; otherwise it runs serially here.
     """
-    src = _as_store(source, "r")
-    dst = _as_store(dest, "a")
-    if parallel_requested(parallel, scheduler) and (
-            parallel is not None or scheduler is not None  # asked for: stores that cannot take it are refused
-            or (src.is_persistent and dst.supports_multiprocess_writes)):  # implicit: else copy serially
-        return _dask_layer("copy").copy_store_parallel(src, dst, source_path, dest_path, excludes, includes,
-                                                       if_exists, dry_run, log, progress=progress,
-                                                       scheduler=scheduler, flags=flags)
-    if if_exists not in _IF_EXISTS_STORE:
-        raise ValueError(f"if_exists must be one of {list(_IF_EXISTS_STORE)!r}; found {if_exists!r}")
+    src = open_store(source, "r")
+    dst = open_store(dest, "a")
+    if if_exists not in IF_EXISTS_STORE:
+        raise ValueError(f"if_exists must be one of {list(IF_EXISTS_STORE)!r}; found {if_exists!r}")
     pairs = store_key_pairs(src, source_path, dest_path, excludes, includes, flags)
     dest_of = dict(pairs)
     keys = [k for k, _ in pairs]
@@ -213,7 +175,7 @@ def copy_store(source: Any, dest: Any, source_path: str = "", dest_path: str = "
     # have similar sizes, so the largest seen there sizes the next batch; each new
     # directory starts small again, and batches at most double.
     directory, batch_size, largest = None, _FIRST_BATCH, 1
-    with _LogWriter(log) as write_log:
+    with LogWriter(log) as write_log:
         pos = 0
         while pos < len(keys):
             here = keys[pos].rpartition("/")[0]
@@ -251,7 +213,7 @@ def copy_store(source: Any, dest: Any, source_path: str = "", dest_path: str = "
             batch_size = max(1, min(_MAX_BATCH, 2 * batch_size, MAX_BATCH_BYTES // largest))
             if conflict is not None:
                 raise CopyError(f"key {conflict!r} exists in destination")
-        _log_summary(write_log, dry_run, n_copied, n_skipped, n_bytes)
+        log_summary(write_log, dry_run, n_copied, n_skipped, n_bytes)
     return n_copied, n_skipped, n_bytes
 
 
@@ -282,40 +244,6 @@ def _source_attrs(source: Any) -> dict:
     return attrs.asdict() if hasattr(attrs, "asdict") else dict(attrs)
 
 
-def chunk_slabs(shape: tuple[int, ...], chunks: tuple[int, ...], itemsize: int,
-           max_bytes: int) -> Iterator[tuple[slice, ...]]:
-    """Chunk-aligned selections covering ``shape``, each of about ``max_bytes`` at most
-    (one chunk at least): rows of chunks along axis 0, several rows per slab when rows
-    are small, a row cut at chunk boundaries along the next axes when it is large."""
-    if not shape:
-        yield ()
-        return
-    if 0 in shape:
-        return
-    chunks = tuple(max(1, min(c, s)) for c, s in zip(chunks, shape))
-    block = [chunks[0]] + list(shape[1:])
-    budget = max(max_bytes, math.prod(chunks) * itemsize)
-    row_bytes = math.prod(block) * itemsize
-    if row_bytes <= budget:
-        block[0] = min(shape[0], chunks[0] * max(1, budget // row_bytes))
-    for axis in range(1, len(shape)):
-        slab_bytes = math.prod(block) * itemsize
-        if slab_bytes <= budget:
-            break
-        per_unit = slab_bytes // block[axis]
-        block[axis] = min(shape[axis], chunks[axis] * max(1, budget // (per_unit * chunks[axis])))
-    ranges = [range(0, s, b) for s, b in zip(shape, block)]
-
-    def product(axis: int, prefix: tuple[slice, ...]) -> Iterator[tuple[slice, ...]]:
-        if axis == len(shape):
-            yield prefix
-            return
-        for start in ranges[axis]:
-            yield from product(axis + 1, prefix + (slice(start, min(shape[axis], start + block[axis])),))
-
-    yield from product(0, ())
-
-
 def _copy_data(source: Any, ds: Any, max_bytes: int) -> None:
     shape = tuple(ds.shape)
     chunks = tuple(ds.chunks) if ds.chunks else shape
@@ -326,11 +254,12 @@ def _copy_data(source: Any, ds: Any, max_bytes: int) -> None:
 class _Copier:
     """One ``copy``/``copy_all`` call: its options, its log and its counts."""
 
-    def __init__(self, log: _LogWriter, shallow: bool, without_attrs: bool, if_exists: str, dry_run: bool,
-                 max_slab_bytes: int, create_kws: dict, parallel: Any = None):
+    def __init__(self, log: LogWriter, shallow: bool, without_attrs: bool, if_exists: str, dry_run: bool,
+                 max_slab_bytes: int, create_kws: dict, data_copy: Any = None):
         self.log = log
-        #: a ``zarrflow.graph.copy.ParallelArrayCopy`` gathering array data, or None (serial)
-        self.parallel = parallel
+        #: an object gathering array data to copy elsewhere (the Dask layer's
+        #: ``ParallelArrayCopy``), or None: data are copied here, serially
+        self.parallel = data_copy
         #: (group, name) of arrays created by this copy: removed again if the parallel data copy fails
         self.created: list[tuple[Any, str]] = []
         self.shallow = shallow
@@ -475,34 +404,22 @@ class _Copier:
 
     def result(self) -> tuple[int, int, int]:
         self.finish()
-        _log_summary(self.log, self.dry_run, self.n_copied, self.n_skipped, self.n_bytes)
+        log_summary(self.log, self.dry_run, self.n_copied, self.n_skipped, self.n_bytes)
         return self.n_copied, self.n_skipped, self.n_bytes
-
-
-def _parallel_copy(parallel: bool | None, progress: bool, scheduler: Any, dry_run: bool, dest: Any) -> Any:
-    """A ``ParallelArrayCopy`` when the copy runs on Dask, else None; refuses, before
-    anything is written, a destination group worker processes cannot write."""
-    if dry_run or not parallel_requested(parallel, scheduler):
-        return None
-    planned = _dask_layer("copy").ParallelArrayCopy(progress=progress, scheduler=scheduler, auto=parallel is None)
-    if isinstance(dest, Group):
-        planned.check_destination(dest)
-    return planned
 
 
 def _check_args(dest: Any, if_exists: str) -> None:
     if not hasattr(dest, "create_dataset"):
         raise ValueError(f"dest must be a group, got {dest!r}")
-    if if_exists not in _IF_EXISTS:
-        raise ValueError(f"if_exists must be one of {list(_IF_EXISTS)!r}; found {if_exists!r}")
+    if if_exists not in IF_EXISTS:
+        raise ValueError(f"if_exists must be one of {list(IF_EXISTS)!r}; found {if_exists!r}")
     if _is_h5py(dest) and if_exists == "skip_initialized":
         raise ValueError(f"{if_exists!r} can only be used when copying to zarr")
 
 
 def copy(source: Any, dest: Any, name: str | None = None, shallow: bool = False, without_attrs: bool = False,
          log: Any = None, if_exists: str = "raise", dry_run: bool = False, *,
-         max_slab_bytes: int = MAX_SLAB_BYTES, parallel: bool | None = None, progress: bool = False,
-         scheduler: Any = None, **create_kws: Any) -> tuple[int, int, int]:
+         max_slab_bytes: int = MAX_SLAB_BYTES, data_copy: Any = None, **create_kws: Any) -> tuple[int, int, int]:
     """Copy the array or group ``source`` (zarrflow or h5py) into the group ``dest``
     (zarrflow or h5py), as ``name`` (default: the source's name).
 
@@ -521,21 +438,14 @@ def copy(source: Any, dest: Any, name: str | None = None, shallow: bool = False,
     ``copy /foo/bar/baz (100,) int64`` then
     ``all done: 3 copied, 0 skipped, 800 bytes copied``.
 
-    ``parallel=True`` (or, by default, while a ``distributed.Client`` is active or
-    when ``scheduler`` is given) copies the data on Dask: the arrays are created
-    here, then one graph copies every array's chunks, as stored bytes when source
-    and destination encode chunks alike (same chunks, dtype, codecs, order, fill
-    value; no decoding), else decoded and re-encoded one slab of whole destination
-    chunks per task. ``progress`` shows a progress bar; ``scheduler`` as in
-    ``dask.compute``. The result and log lines are the serial ones; a bytes copy
-    leaves chunks the source never wrote unwritten (reading the fill value), where
-    the serial copy writes them. h5py sources or destinations are always copied
-    serially.
+    ``data_copy``: an object with ``accepts(source, dest)``, ``add(source, dest)`` and
+    ``run()`` that takes over the data of the arrays it accepts (the public face's
+    ``parallel=True`` passes the Dask layer's); the arrays are still created here.
     """
     _check_args(dest, if_exists)
-    with _LogWriter(log) as write_log:
+    with LogWriter(log) as write_log:
         copier = _Copier(write_log, shallow, without_attrs, if_exists, dry_run, max_slab_bytes, create_kws,
-                         _parallel_copy(parallel, progress, scheduler, dry_run, dest))
+                         None if dry_run else data_copy)
         try:
             copier.copy(source, dest, name=name, root=True)
         except Exception:
@@ -546,16 +456,15 @@ def copy(source: Any, dest: Any, name: str | None = None, shallow: bool = False,
 
 def copy_all(source: Any, dest: Any, shallow: bool = False, without_attrs: bool = False, log: Any = None,
              if_exists: str = "raise", dry_run: bool = False, *, max_slab_bytes: int = MAX_SLAB_BYTES,
-             parallel: bool | None = None, progress: bool = False, scheduler: Any = None,
-             **create_kws: Any) -> tuple[int, int, int]:
+             data_copy: Any = None, **create_kws: Any) -> tuple[int, int, int]:
     """Copy every child of the group ``source`` into the group ``dest``, then the
     source group's attributes onto ``dest`` (unless ``without_attrs`` or
-    ``dry_run``). Options (``parallel`` included) and result as :func:`copy`.
+    ``dry_run``). Options (``data_copy`` included) and result as :func:`copy`.
     """
     _check_args(dest, if_exists)
-    with _LogWriter(log) as write_log:
+    with LogWriter(log) as write_log:
         copier = _Copier(write_log, shallow, without_attrs, if_exists, dry_run, max_slab_bytes, create_kws,
-                         _parallel_copy(parallel, progress, scheduler, dry_run, dest))
+                         None if dry_run else data_copy)
         try:
             for key in source.keys():
                 copier.copy(source[key], dest, name=key, root=False)

@@ -16,8 +16,12 @@ import zarrflow.storage as storage
 from zarrflow.core.array import Array
 from zarrflow.core.chunks import normalize_chunks, normalize_shape
 from zarrflow.core.codecs import is_object_codec
-from zarrflow.format import ARRAY_META_KEY, GROUP_META_KEY, ArrayMetadata, GroupMetadata, get_codec
-from zarrflow.core.normalize import normalize_dimension_separator, normalize_dtype, normalize_fill_value, normalize_order
+from zarrflow.core.normalize import (
+    normalize_dimension_separator,
+    normalize_dtype,
+    normalize_fill_value,
+    normalize_order,
+)
 from zarrflow.errors import (
     ArrayNotFoundError,
     BadCompressorError,
@@ -25,7 +29,19 @@ from zarrflow.errors import (
     ContainsGroupError,
     ReadOnlyError,
 )
-from zarrflow.storage import contains_array, contains_group, normalize_storage_path, rmdir
+from zarrflow.format import (
+    ARRAY_META_KEY,
+    GROUP_META_KEY,
+    ArrayMetadata,
+    GroupMetadata,
+    get_codec,
+)
+from zarrflow.storage import (
+    contains_array,
+    contains_group,
+    normalize_storage_path,
+    rmdir,
+)
 from zarrflow.storage.base import Store
 from zarrflow.storage.kvstore import KVStore
 from zarrflow.storage.normalize import normalize_store_arg

@@ -11,10 +11,9 @@ import numpy as np
 from zarrflow.core import creation
 from zarrflow.core.array import Array, _store_type_name
 from zarrflow.core.attrs import Attributes
-from zarrflow.core.node import Node
 from zarrflow.core.chunks import normalize_shape
 from zarrflow.core.info import InfoReporter, type_name
-from zarrflow.format import ATTRS_KEY, GROUP_META_KEY, GroupMetadata
+from zarrflow.core.node import Node
 from zarrflow.core.tree import TreeViewer
 from zarrflow.errors import (
     ContainsArrayError,
@@ -22,7 +21,15 @@ from zarrflow.errors import (
     GroupNotFoundError,
     ReadOnlyError,
 )
-from zarrflow.storage import contains_array, contains_group, listdir, normalize_storage_path, rename, rmdir
+from zarrflow.format import ATTRS_KEY, GROUP_META_KEY, GroupMetadata
+from zarrflow.storage import (
+    contains_array,
+    contains_group,
+    listdir,
+    normalize_storage_path,
+    rename,
+    rmdir,
+)
 from zarrflow.storage.base import Store
 from zarrflow.storage.memory import MemoryStore
 from zarrflow.storage.normalize import normalize_store_arg

@@ -22,6 +22,7 @@ from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
+from zarrflow.core.chunks import grid_shape
 from zarrflow.errors import (
     ArrayIndexError,
     BoundsCheckError,
@@ -99,13 +100,6 @@ def is_bool_array(x: Any, ndim: int | None = None) -> bool:
     return bool(t)
 
 
-def is_scalar(value: Any, dtype: np.dtype) -> bool:
-    """True if ``value`` is a single item for an array of ``dtype`` (zarr 2 rules)."""
-    if np.isscalar(value):
-        return True
-    if isinstance(value, tuple) and dtype.names and len(value) == len(dtype.names):
-        return True
-    return dtype.kind == "O" and not isinstance(value, np.ndarray)
 
 
 def _is_index_array(x: Any) -> bool:
@@ -120,12 +114,6 @@ def is_basic_selection(selection: Any) -> bool:
     )
 
 
-def is_contiguous_selection(selection: Any) -> bool:
-    """True if every item is an integer array, a step-1 slice or Ellipsis."""
-    return all(
-        is_integer_array(s) or (isinstance(s, slice) and s.step in (None, 1)) or s is Ellipsis
-        for s in ensure_tuple(selection)
-    )
 
 
 def is_pure_fancy_indexing(selection: Any, ndim: int) -> bool:
@@ -632,7 +620,7 @@ class CoordinateIndexer:
         self._order: np.ndarray | None = None
         if npts == 0:
             return
-        grid = tuple(_ceildiv(n, c) for n, c in zip(shape, chunks))
+        grid = grid_shape(shape, chunks)
         cids = [f // c for f, c in zip(flat, chunks)]
         rav = cids[0] if len(cids) == 1 else np.ravel_multi_index(cids, grid)
         if npts > 1 and not bool(np.all(rav[1:] >= rav[:-1])):

@@ -21,8 +21,20 @@ from zarrflow.errors import MetadataError, UnsafeCodecError
 from zarrflow.format.codec_config import get_codec
 from zarrflow.format.dtypes import decode_dtype, encode_dtype
 from zarrflow.format.fill_values import decode_fill_value, encode_fill_value
-from zarrflow.format.jsonio import json_dumps, json_loads, json_number, load_object, short
-from zarrflow.format.keys import ARRAY_META_KEY, ATTRS_KEY, CONSOLIDATED_KEY, GROUP_META_KEY, ZARR_FORMAT
+from zarrflow.format.jsonio import (
+    json_dumps,
+    json_loads,
+    json_number,
+    load_object,
+    short,
+)
+from zarrflow.format.keys import (
+    ARRAY_META_KEY,
+    ATTRS_KEY,
+    CONSOLIDATED_KEY,
+    GROUP_META_KEY,
+    ZARR_FORMAT,
+)
 
 try:
     from numcodecs.errors import UnsafeDecodeError as _UnsafeDecodeError
@@ -218,9 +230,26 @@ class ArrayMetadata:
             ) from exc
         return cls(fill_value=fill_value, **fields)
 
+    def __reduce__(self) -> tuple:
+        # Compact pickles (Dask tasks carry metadata): dtype and fill value in their
+        # JSON forms, decoded again without parsing a document.
+        codec = self.object_codec() if self.dtype.kind == "V" and self.dtype.hasobject else None
+        return (_unpickle_array_metadata, (self.shape, self.chunks, encode_dtype(self.dtype), self.compressor,
+                                           encode_fill_value(self.fill_value, self.dtype, codec), self.order,
+                                           self.filters, self.dimension_separator))
+
     def replace(self, **changes: Any) -> ArrayMetadata:
         """A copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
+
+
+def _unpickle_array_metadata(shape: tuple[int, ...], chunks: tuple[int, ...], dtype: Any, compressor: dict | None,
+                             fill_value: Any, order: str, filters: tuple[dict, ...] | None,
+                             dimension_separator: str | None) -> ArrayMetadata:
+    dtype = decode_dtype(dtype)
+    codec = get_codec(filters[0]) if dtype.kind == "V" and dtype.hasobject and filters else None
+    return ArrayMetadata(shape, chunks, dtype, compressor, decode_fill_value(fill_value, dtype, codec), order,
+                         filters, dimension_separator)
 
 
 # --- group, attributes, consolidated ---------------------------------------------------

@@ -16,7 +16,12 @@ from typing import Any
 import numcodecs
 import numpy as np
 from numcodecs.abc import Codec
-from numcodecs.compat import ensure_bytes, ensure_contiguous_ndarray, ensure_ndarray_like, ndarray_copy
+from numcodecs.compat import (
+    ensure_bytes,
+    ensure_contiguous_ndarray,
+    ensure_ndarray_like,
+    ndarray_copy,
+)
 
 __all__ = ["N5ChunkWrapper"]
 

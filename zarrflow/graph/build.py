@@ -1,6 +1,6 @@
 """The only place that builds dask graphs.
 
-Each builder takes a plan (grids, regions) and :class:`~zarrflow.graph.tasks.ArrayRef`
+Each builder takes a plan (grids, regions) and :class:`~zarrflow.core.layout.ArrayLayout`
 objects and returns a dask collection whose tasks are ``(function, ref, region, ...)``
 tuples. Names are deterministic: a hash of the store's identity, the array's path,
 its metadata JSON and the plan, so the same array gives the same keys and changed
@@ -21,6 +21,7 @@ from dask.delayed import Delayed
 from dask.highlevelgraph import HighLevelGraph
 
 from zarrflow.core.array import Array
+from zarrflow.core.layout import ArrayLayout
 from zarrflow.graph import plan, tasks
 
 #: Stores whose pickle is at most this long are identified by it (their location).
@@ -53,8 +54,8 @@ def store_identity(store: Any) -> str:
 
 def array_token(array: Array, *extra: Any) -> str:
     """Deterministic token of an array (store identity, path, metadata JSON) plus ``extra``."""
-    meta = array._meta.to_json()
-    return tokenize(store_identity(array._store), store_identity(array._chunk_store), array.path,
+    meta = array.layout.metadata.to_json()
+    return tokenize(store_identity(array.store), store_identity(array.layout.chunk_store), array.path,
                     bytes(meta), *extra)
 
 
@@ -65,7 +66,7 @@ def _key_coords(grid: plan.Grid) -> list[tuple[int, ...]]:
 def read_graph(array: Array, grid: plan.Grid) -> da.Array:
     """A dask array with one ``read_block`` task per block of ``grid``."""
     name = "zarrflow-read-" + array_token(array, grid)
-    ref = tasks.ArrayRef.of(array, synchronizer=None)
+    ref = tasks.layout_of(array, synchronizer=None)
     slices = plan.block_slices(grid)
     if array.ndim == 0:
         layer = {(name,): (tasks.read_block, ref, ())}
@@ -77,7 +78,7 @@ def read_graph(array: Array, grid: plan.Grid) -> da.Array:
     return da.Array(graph, name, chunks=grid, dtype=array.dtype, meta=meta)
 
 
-def write_graph(source: da.Array, target: tasks.ArrayRef, region: plan.Region, token: str) -> Delayed:
+def write_graph(source: da.Array, target: ArrayLayout, region: plan.Region, token: str) -> Delayed:
     """A Delayed that writes each block of ``source`` into ``target`` at its place inside
     ``region`` (one ``write_block`` task per block) and returns the items written."""
     name = "zarrflow-store-" + tokenize(source.name, token, region)
@@ -96,7 +97,7 @@ def write_graph(source: da.Array, target: tasks.ArrayRef, region: plan.Region, t
 def apply_graph(func: Any, source: Array, target: Array, depth: Any, kwargs: dict | None, token: str) -> Delayed:
     """One ``apply_block`` task per target chunk (reading its halo of ``depth``)."""
     name = "zarrflow-map-blocks-" + token
-    src, tgt = tasks.ArrayRef.of(source, synchronizer=None), tasks.ArrayRef.of(target, synchronizer=None)
+    src, tgt = tasks.layout_of(source, synchronizer=None), tasks.layout_of(target, synchronizer=None)
     layer: dict[Any, Any] = {}
     for coords, out_region, in_region, trim in plan.halo_plan(target.shape, target.chunks, depth):
         layer[(name, *coords)] = (tasks.apply_block, func, src, tgt, in_region, trim, out_region, kwargs)
@@ -106,7 +107,7 @@ def apply_graph(func: Any, source: Array, target: Array, depth: Any, kwargs: dic
 def slices_graph(func: Any, source: Array, target: Array, axis: int, kwargs: dict | None, token: str) -> Delayed:
     """One ``apply_slices`` task per target chunk along ``axis`` (whole extent elsewhere)."""
     name = "zarrflow-map-slices-" + token
-    src, tgt = tasks.ArrayRef.of(source, synchronizer=None), tasks.ArrayRef.of(target, synchronizer=None)
+    src, tgt = tasks.layout_of(source, synchronizer=None), tasks.layout_of(target, synchronizer=None)
     axis %= max(target.ndim, 1)
     layer: dict[Any, Any] = {}
     for i, region in enumerate(plan.slab_plan(target.shape, target.chunks, axis)):
@@ -132,7 +133,7 @@ def copy_graph(func: Any, source: Any, dest: Any, batches: list[list[tuple[str, 
 
 
 def array_copy_graph(raw: list[tuple[Any, Any, list[tuple[str, str]]]],
-                     recode: list[tuple[tasks.ArrayRef, tasks.ArrayRef, tuple[slice, ...]]]) -> Delayed:
+                     recode: list[tuple[ArrayLayout, ArrayLayout, tuple[slice, ...]]]) -> Delayed:
     """One graph copying array data: a ``copy_keys(source_store, dest_store, pairs)``
     task per batch of stored chunks copied as bytes, and a ``copy_region(source,
     dest, region)`` task per slab decoded and re-encoded; returns the total of their

@@ -23,7 +23,6 @@ re-encoding for the destination (each destination chunk has one writer: no locks
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
@@ -31,30 +30,25 @@ import numpy as np
 
 from zarrflow.core.array import Array
 from zarrflow.core.copying import (
-    _IF_EXISTS_STORE,
-    _as_store,
-    _log_summary,
-    _LogWriter,
-    chunk_slabs,
+    IF_EXISTS_STORE,
+    LogWriter,
     describe_copy,
+    log_summary,
+    open_store,
     store_key_pairs,
 )
+from zarrflow.core.layout import ArrayLayout
+from zarrflow.core.slabs import chunk_slabs
 from zarrflow.errors import CopyError
+from zarrflow.format import is_metadata_key
 from zarrflow.graph import build, ops, plan, tasks
 from zarrflow.graph.tasks import copy_keys
 from zarrflow.storage import normalize_storage_path
 
 __all__ = ["ParallelArrayCopy", "copy_keys", "copy_store_parallel"]
 
-#: Keys written by the client after the chunk tasks.
-METADATA_KEYS = frozenset({".zarray", ".zgroup", ".zattrs", ".zmetadata"})
-
 #: Decoded bytes one copy task handles (a slab, or a batch of stored chunks).
 TASK_BYTES = 32 * 2**20
-
-
-def _is_metadata(key: str) -> bool:
-    return key.rpartition("/")[2] in METADATA_KEYS
 
 
 class ParallelArrayCopy:
@@ -76,7 +70,7 @@ class ParallelArrayCopy:
         self.scheduler = scheduler
         self.task_bytes = int(task_bytes)
         self.raw: list[tuple[Any, Any, list[tuple[str, str]]]] = []
-        self.recode: list[tuple[tasks.ArrayRef, tasks.ArrayRef, tuple[slice, ...]]] = []
+        self.recode: list[tuple[ArrayLayout, ArrayLayout, tuple[slice, ...]]] = []
         self.dest_stores: list[Any] = []
         self.source_stores: list[Any] = []
 
@@ -99,26 +93,26 @@ class ParallelArrayCopy:
             raise ValueError(f"cannot copy an array of shape {source.shape} into one of shape {dest.shape}")
         self.source_stores.append(source.chunk_store)
         self.dest_stores.append(dest.chunk_store)
-        if plan.same_encoding(json.loads(source._meta.to_json()), json.loads(dest._meta.to_json())):
+        if plan.same_encoding(source.layout.metadata, dest.layout.metadata):
             self._add_bytes(source, dest)
             return "bytes"
         self._add_recode(source, dest)
         return "recode"
 
     def _add_bytes(self, source: Array, dest: Array) -> None:
-        prefix, sep, ndim = source._key_prefix, source._meta.separator, source.ndim
+        src, dst = source.layout, dest.layout
         pairs = []
-        for key in source._stored_chunk_keys():
-            coords = plan.chunk_coords(key, prefix, sep, ndim)
+        for key in src.stored_chunk_keys():
+            coords = src.chunk_coords(key)
             if coords is not None:
-                pairs.append((key, dest._chunk_key(coords)))
+                pairs.append((key, dst.chunk_key(coords)))
         chunk_nbytes = math.prod(dest.chunks) * max(np.dtype(dest.dtype).itemsize, 1)
         for batch in plan.key_batches(pairs, chunk_nbytes, self.task_bytes):
             self.raw.append((source.chunk_store, dest.chunk_store, batch))
 
     def _add_recode(self, source: Array, dest: Array) -> None:
-        src = tasks.ArrayRef.of(source, synchronizer=None)
-        dst = tasks.ArrayRef.of(dest, synchronizer=None)
+        src = tasks.layout_of(source, synchronizer=None)
+        dst = tasks.layout_of(dest, synchronizer=None)
         itemsize = max(np.dtype(dest.dtype).itemsize, 1)
         for region in chunk_slabs(dest.shape, dest.chunks, itemsize, self.task_bytes):
             self.recode.append((src, dst, region))
@@ -157,19 +151,19 @@ def copy_store_parallel(source: Any, dest: Any, source_path: str = "", dest_path
     ``dask.compute`` (default: the active client, else dask's configured scheduler).
     Stores travel to the tasks pickled (their location, for persistent stores).
     """
-    if if_exists not in _IF_EXISTS_STORE:
-        raise ValueError(f"if_exists must be one of {list(_IF_EXISTS_STORE)!r}; found {if_exists!r}")
+    if if_exists not in IF_EXISTS_STORE:
+        raise ValueError(f"if_exists must be one of {list(IF_EXISTS_STORE)!r}; found {if_exists!r}")
     if int(batch) < 1:
         raise ValueError(f"batch must be at least 1, found {batch!r}")
-    src = _as_store(source, "r")
-    dst = _as_store(dest, "a")
+    src = open_store(source, "r")
+    dst = open_store(dest, "a")
     pairs = store_key_pairs(src, source_path, dest_path, excludes, includes, flags)
     # One listing of the destination instead of one lookup per key (remote stores).
     existing = set() if if_exists == "replace" else set(dst.keys_under(normalize_storage_path(dest_path)))
     chunks: list[tuple[str, str]] = []
     metadata: list[tuple[str, str]] = []
     n_copied = n_skipped = n_bytes = 0
-    with _LogWriter(log) as write_log:
+    with LogWriter(log) as write_log:
         for key, dest_key in pairs:
             descr = describe_copy(key, dest_key)
             if dest_key in existing:
@@ -179,7 +173,7 @@ def copy_store_parallel(source: Any, dest: Any, source_path: str = "", dest_path
                 n_skipped += 1
                 continue
             write_log(f"copy {descr}")
-            (metadata if _is_metadata(key) else chunks).append((key, dest_key))
+            (metadata if is_metadata_key(key) else chunks).append((key, dest_key))
             n_copied += 1
         if not dry_run and (chunks or metadata):
             if chunks:
@@ -188,5 +182,5 @@ def copy_store_parallel(source: Any, dest: Any, source_path: str = "", dest_path
                 graph = build.copy_graph(copy_keys, src, dst, batches)
                 n_bytes += int(ops.run(graph, progress=progress, scheduler=scheduler))
             n_bytes += copy_keys(src, dst, metadata)
-        _log_summary(write_log, dry_run, n_copied, n_skipped, n_bytes)
+        log_summary(write_log, dry_run, n_copied, n_skipped, n_bytes)
     return n_copied, n_skipped, n_bytes

@@ -85,7 +85,7 @@ def store(dask_array: Any, target: Any, region: Any = None, compute: bool = True
             sync = target.synchronizer if lock is True else lock
             if lock is False or sync is None:
                 raise _misaligned_error(dask_array, target, region, lock)
-    ref = tasks.ArrayRef.of(target, synchronizer=sync)
+    ref = tasks.layout_of(target, synchronizer=sync)
     token = build.array_token(target, "store", repr(sync))
     result = build.write_graph(dask_array, ref, region, token)
     return _run(result, compute, progress, scheduler, target)
@@ -179,7 +179,7 @@ def _run(result: Delayed, compute: bool, progress: bool, scheduler: Any, target:
     if not compute:
         return result
     if target is not None:
-        check_workers_can_write([target._store, target._chunk_store], scheduler, "target")
+        check_workers_can_write([target.store, target.layout.chunk_store], scheduler, "target")
     return run(result, progress=progress, scheduler=scheduler)
 
 

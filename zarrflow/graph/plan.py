@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from itertools import islice, pairwise, product
 from typing import Any
 
+from zarrflow.core.slabs import chunk_slabs
+
 Grid = tuple[tuple[int, ...], ...]
 Region = tuple[slice, ...]
 
@@ -195,38 +197,20 @@ def slab_plan(shape: tuple[int, ...], chunks: tuple[int, ...], axis: int) -> lis
     """Regions spanning every axis but ``axis`` fully, one per target chunk along ``axis``."""
     if not -len(shape) <= axis < len(shape):
         raise ValueError(f"axis {axis} is out of bounds for shape {shape}")
-    axis %= len(shape)
-    c, n = chunks[axis], shape[axis]
-    return [tuple(slice(start, min(start + c, n)) if a == axis else slice(0, shape[a]) for a in range(len(shape)))
-            for start in range(0, n, c)]
+    return list(chunk_slabs(shape, chunks, 1, 0, axis=axis, split=False))
 
 
-def task_bytes(block_shape: tuple[int, ...], itemsize: int, copies: int = 2) -> int:
-    """Projected peak memory of one task handling a block (input + output copies)."""
-    return math.prod(block_shape) * itemsize * copies
 
 
 # --- copying arrays ------------------------------------------------------------------------
 
 
-def same_encoding(source_meta: dict, dest_meta: dict) -> bool:
-    """True when two arrays' ``.zarray`` documents agree on everything that decides a
-    chunk's stored bytes (shape, chunks, dtype, codecs, order, fill value), so chunks
-    can be copied as bytes; the key separator may differ (keys are renamed)."""
-    ignore = {"dimension_separator"}
-    return ({k: v for k, v in source_meta.items() if k not in ignore}
-            == {k: v for k, v in dest_meta.items() if k not in ignore})
-
-
-def chunk_coords(key: str, prefix: str, separator: str, ndim: int) -> tuple[int, ...] | None:
-    """Grid coordinates of the chunk stored at ``key`` (an array's ``prefix`` plus
-    indices joined by ``separator``), or None when ``key`` is not a chunk key."""
-    if not key.startswith(prefix):
-        return None
-    parts = key[len(prefix):].split(separator)
-    if len(parts) != max(ndim, 1) or not all(p.isdigit() for p in parts):
-        return None
-    return tuple(int(p) for p in parts)
+def same_encoding(source: Any, dest: Any) -> bool:
+    """True when two arrays' metadata (:class:`~zarrflow.format.ArrayMetadata`) agree
+    on everything that decides a chunk's stored bytes (shape, chunks, dtype, codecs,
+    order, fill value), so chunks can be copied as bytes; the key separator may
+    differ (keys are renamed)."""
+    return source.replace(dimension_separator=None) == dest.replace(dimension_separator=None)
 
 
 def key_batches(pairs: list[tuple[str, str]], chunk_nbytes: int, task_bytes: int,

@@ -1,9 +1,10 @@
 """Small picklable task functions run by dask on any scheduler.
 
-A task carries an :class:`ArrayRef` (the store object itself, which persistent stores
-pickle as their location only, plus the array's path and options) and a region —
-never array data read on the client, never a whole ``Array``. Each task opens the
-array where it runs. Every write task is idempotent: running it twice stores the
+A task carries an :class:`~zarrflow.core.layout.ArrayLayout` (the parsed metadata,
+the store object itself, which persistent stores pickle as their location only, the
+path and the write options) and a region — never array data read on the client,
+never a whole ``Array``. Tasks read and write through ``core/chunk_io`` directly:
+no store read of ``.zarray`` and no JSON parse where they run. Every write task is idempotent: running it twice stores the
 same bytes.
 
 No dask import here: these functions are plain Python over the engine.
@@ -11,60 +12,48 @@ No dask import here: these functions are plain Python over the engine.
 
 from __future__ import annotations
 
-import json
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
-from zarrflow.core.array import Array
+from zarrflow.core import chunk_io
+from zarrflow.core.indexing import BasicIndexer
+from zarrflow.core.layout import ArrayLayout
+
+__all__ = ["apply_block", "apply_slices", "collect", "copy_keys", "copy_region", "layout_of", "read_block",
+           "write_block"]
 
 
-class ArrayRef(NamedTuple):
-    """Where an array lives and how to open it; what tasks carry instead of data."""
-
-    store: Any
-    path: str
-    chunk_store: Any = None
-    synchronizer: Any = None
-    write_empty_chunks: bool = True
-    allow_pickle: bool = False
-    #: the ``.zarray`` document (compact JSON, a few hundred bytes) the graph was
-    #: planned with: tasks open the array from it instead of reading the store
-    metadata: bytes | None = None
-
-    @classmethod
-    def of(cls, array: Array, synchronizer: Any = "same") -> ArrayRef:
-        """The reference of ``array``; ``synchronizer`` overrides the array's own."""
-        sync = array.synchronizer if synchronizer == "same" else synchronizer
-        meta = json.dumps(json.loads(array._meta.to_json()), separators=(",", ":")).encode()
-        return cls(array._store, array.path, array._chunk_store, sync, array.write_empty_chunks,
-                   array._allow_pickle, meta)
-
-    def open(self, read_only: bool) -> Array:
-        """The array, opened where the task runs (from the carried metadata, when any)."""
-        return Array(self.store, path=self.path, read_only=read_only, chunk_store=self.chunk_store,
-                     synchronizer=self.synchronizer, write_empty_chunks=self.write_empty_chunks,
-                     allow_pickle=self.allow_pickle, metadata=self.metadata)
+def layout_of(array: Any, synchronizer: Any = "same") -> ArrayLayout:
+    """What a task carries for ``array``: its layout, with ``synchronizer`` replacing
+    the array's own unless it is ``"same"``."""
+    layout = array.layout
+    return layout if synchronizer == "same" else layout.with_options(synchronizer=synchronizer)
 
 
-def read_block(ref: ArrayRef, region: tuple[slice, ...]) -> np.ndarray:
+def _indexer(layout: ArrayLayout, region: tuple[slice, ...]) -> BasicIndexer:
+    meta = layout.metadata
+    return BasicIndexer(region if region else Ellipsis, meta.shape, meta.chunks)
+
+
+def read_block(layout: ArrayLayout, region: tuple[slice, ...]) -> np.ndarray:
     """Read ``array[region]`` (one or several whole stored chunks)."""
-    return np.asarray(ref.open(read_only=True)[region])
+    return np.asarray(chunk_io.read(layout, _indexer(layout, region)))
 
 
-def write_block(ref: ArrayRef, region: tuple[slice, ...], block: Any) -> int:
+def write_block(layout: ArrayLayout, region: tuple[slice, ...], block: Any) -> int:
     """Write ``block`` into ``array[region]``; returns the number of items written.
-    Partial chunks are read-modify-written under the ref's synchronizer, if any."""
+    Partial chunks are read-modify-written under the layout's synchronizer, if any."""
     block = np.asarray(block)
-    ref.open(read_only=False)[region] = block
+    chunk_io.write(layout, _indexer(layout, region), block)
     return int(block.size)
 
 
-def apply_block(func: Any, source: ArrayRef, target: ArrayRef, in_region: tuple[slice, ...],
+def apply_block(func: Any, source: ArrayLayout, target: ArrayLayout, in_region: tuple[slice, ...],
                 trim: tuple[slice, ...], out_region: tuple[slice, ...], kwargs: dict | None = None) -> int:
     """Read ``source[in_region]`` (a target chunk plus its halo), apply ``func``, trim the
     halo and write the result into ``target[out_region]``."""
-    data = np.asarray(source.open(read_only=True)[in_region])
+    data = read_block(source, in_region)
     result = np.asarray(func(data, **(kwargs or {})))
     if result.shape != data.shape:
         raise ValueError(f"{_name(func)} returned shape {result.shape} for a block of shape {data.shape}; "
@@ -72,11 +61,11 @@ def apply_block(func: Any, source: ArrayRef, target: ArrayRef, in_region: tuple[
     return write_block(target, out_region, result[trim])
 
 
-def apply_slices(func: Any, source: ArrayRef, target: ArrayRef, region: tuple[slice, ...], axis: int,
+def apply_slices(func: Any, source: ArrayLayout, target: ArrayLayout, region: tuple[slice, ...], axis: int,
                  kwargs: dict | None = None) -> int:
     """Apply ``func`` to every 2-D (or (N-1)-D) slice of ``source[region]`` along ``axis``
     and write the results into ``target[region]``."""
-    data = np.asarray(source.open(read_only=True)[region])
+    data = read_block(source, region)
     out = None
     for i in range(data.shape[axis]):
         piece = np.asarray(func(np.take(data, i, axis=axis), **(kwargs or {})))
@@ -90,7 +79,7 @@ def apply_slices(func: Any, source: ArrayRef, target: ArrayRef, region: tuple[sl
     return write_block(target, region, out)
 
 
-def copy_region(source: ArrayRef, target: ArrayRef, region: tuple[slice, ...]) -> int:
+def copy_region(source: ArrayLayout, target: ArrayLayout, region: tuple[slice, ...]) -> int:
     """Decode ``source[region]`` and write it into ``target[region]`` (re-encoded with
     the target's codecs); ``region`` covers whole target chunks. Returns the items."""
     return write_block(target, region, read_block(source, region))

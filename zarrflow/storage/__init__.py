@@ -13,19 +13,17 @@ default_compressor = Blosc(cname="lz4", clevel=5, shuffle=Blosc.SHUFFLE)
 # stays the first thing this module does.
 from collections.abc import MutableMapping  # noqa: E402
 
+from zarrflow.format.keys import ARRAY_META_KEY, ATTRS_KEY, GROUP_META_KEY  # noqa: E402
 from zarrflow.storage.base import Store, ensure_bytes  # noqa: E402
 from zarrflow.storage.consolidated import ConsolidatedMetadataStore  # noqa: E402
 from zarrflow.storage.dbm import DBMStore  # noqa: E402
 from zarrflow.storage.directory import DirectoryStore, NestedDirectoryStore  # noqa: E402
 from zarrflow.storage.fsstore import FSStore  # noqa: E402
-from zarrflow.storage.kvstore import KVStore  # noqa: E402
+from zarrflow.storage.kvstore import KVStore, as_store  # noqa: E402
 from zarrflow.storage.lmdb import LMDBStore  # noqa: E402
 from zarrflow.storage.lru import LRUStoreCache  # noqa: E402
 from zarrflow.storage.memory import MemoryStore  # noqa: E402
 from zarrflow.storage.n5 import N5Store  # noqa: E402
-from zarrflow.storage.redis import RedisStore  # noqa: E402
-from zarrflow.storage.sqlite import SQLiteStore  # noqa: E402
-from zarrflow.storage.zip import ZipStore  # noqa: E402
 from zarrflow.storage.normalize import normalize_store_arg, store_from_path  # noqa: E402
 from zarrflow.storage.paths import (  # noqa: E402
     join_path,
@@ -33,6 +31,9 @@ from zarrflow.storage.paths import (  # noqa: E402
     normalize_storage_path,
     prefix_for,
 )
+from zarrflow.storage.redis import RedisStore  # noqa: E402
+from zarrflow.storage.sqlite import SQLiteStore  # noqa: E402
+from zarrflow.storage.zip import ZipStore  # noqa: E402
 
 __all__ = [
     "ConsolidatedMetadataStore",
@@ -65,35 +66,32 @@ __all__ = [
     "store_from_path",
 ]
 
-#: Key of an array's metadata document, relative to the array's path.
-array_meta_key = ".zarray"
-#: Key of a group's metadata document, relative to the group's path.
-group_meta_key = ".zgroup"
-
-
-def _as_store(store: Store | MutableMapping) -> Store:
-    """``store`` itself, or a KVStore over a plain mapping."""
-    return store if isinstance(store, Store) else KVStore(store)
+#: Key of an array's metadata document, relative to the array's path (zarr 2's name).
+array_meta_key = ARRAY_META_KEY
+#: Key of a group's metadata document, relative to the group's path (zarr 2's name).
+group_meta_key = GROUP_META_KEY
+#: Key of a node's attributes, relative to its path (zarr 2's name).
+attrs_key = ATTRS_KEY
 
 
 def listdir(store: Store | MutableMapping, path: str = "") -> list[str]:
     """Sorted names of the direct children of ``path`` in ``store``."""
-    return _as_store(store).listdir(path)
+    return as_store(store).listdir(path)
 
 
 def rmdir(store: Store | MutableMapping, path: str = "") -> None:
     """Remove every key under ``path``; ``''`` clears the store."""
-    _as_store(store).rmdir(path)
+    as_store(store).rmdir(path)
 
 
 def getsize(store: Store | MutableMapping, path: str = "") -> int:
     """Bytes at key ``path``, else of every value under it (recursively), else 0."""
-    return _as_store(store).getsize(path)
+    return as_store(store).getsize(path)
 
 
 def rename(store: Store | MutableMapping, src_path: str, dst_path: str) -> None:
     """Move key ``src_path`` and everything under it to ``dst_path``."""
-    _as_store(store).rename(src_path, dst_path)
+    as_store(store).rename(src_path, dst_path)
 
 
 def contains_array(store: Store | MutableMapping, path: str = "") -> bool:

@@ -14,7 +14,6 @@ any bytes-like object and always come back as ``bytes``.
 from __future__ import annotations
 
 import os
-
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from types import TracebackType
 from typing import Any

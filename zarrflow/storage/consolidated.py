@@ -17,13 +17,13 @@ says how.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from zarrflow.format import CONSOLIDATED_KEY, json_dumps, parse_consolidated
 from zarrflow.errors import InvalidKeyError, MetadataError, ReadOnlyError
+from zarrflow.format import CONSOLIDATED_KEY, json_dumps, parse_consolidated
 from zarrflow.storage.base import Store
-from zarrflow.storage.kvstore import KVStore
+from zarrflow.storage.kvstore import as_store
 from zarrflow.storage.paths import normalize_key, prefix_for
 
 __all__ = ["ConsolidatedMetadataStore"]
@@ -44,12 +44,7 @@ class ConsolidatedMetadataStore(Store):
     metadata_read_only = True
 
     def __init__(self, store: Any, metadata_key: str = CONSOLIDATED_KEY) -> None:
-        if isinstance(store, Store):
-            self.store = store
-        elif isinstance(store, MutableMapping):
-            self.store = KVStore(store)
-        else:
-            raise TypeError(f"store must be a Store or a MutableMapping, got {type(store).__name__}")
+        self.store = as_store(store)
         self.metadata_key = normalize_key(metadata_key)
         try:
             data = self.store[self.metadata_key]

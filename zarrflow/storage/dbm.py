@@ -22,7 +22,12 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from zarrflow.errors import StoreError
-from zarrflow.storage.base import Store, check_dimension_separator, ensure_bytes, ensure_parent_dir
+from zarrflow.storage.base import (
+    Store,
+    check_dimension_separator,
+    ensure_bytes,
+    ensure_parent_dir,
+)
 
 __all__ = ["DBMStore"]
 

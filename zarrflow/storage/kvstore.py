@@ -13,7 +13,7 @@ from typing import Any
 
 from zarrflow.storage.base import Store, check_dimension_separator, ensure_bytes
 
-__all__ = ["KVStore"]
+__all__ = ["KVStore", "as_store"]
 
 
 class KVStore(Store):
@@ -99,3 +99,17 @@ class KVStore(Store):
         """Remove every key from the mapping."""
         self._check_writeable("")
         self._mapping.clear()
+
+
+def as_store(store: Any, *, what: str = "store", read_only: bool = False) -> Store:
+    """``store`` itself when it is a :class:`Store`, a :class:`KVStore` over any other
+    MutableMapping (read-only when ``read_only``); TypeError naming ``what`` otherwise.
+
+    The one place a user's mapping becomes a Store; paths and URLs are resolved a
+    layer up, by ``storage.normalize.normalize_store_arg``.
+    """
+    if isinstance(store, Store):
+        return store
+    if isinstance(store, MutableMapping):
+        return KVStore(store, read_only=read_only)
+    raise TypeError(f"{what} must be a Store or a MutableMapping, got {type(store).__name__}")

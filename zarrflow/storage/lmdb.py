@@ -22,7 +22,12 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from zarrflow.errors import InvalidKeyError, StoreError
-from zarrflow.storage.base import Store, byte_view, check_dimension_separator, ensure_parent_dir
+from zarrflow.storage.base import (
+    Store,
+    byte_view,
+    check_dimension_separator,
+    ensure_parent_dir,
+)
 from zarrflow.storage.paths import prefix_for
 
 __all__ = ["LMDBStore"]

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequenc
 from typing import Any
 
 from zarrflow.storage.base import Store, byte_view
-from zarrflow.storage.kvstore import KVStore
+from zarrflow.storage.kvstore import as_store
 from zarrflow.storage.paths import prefix_for
 
 __all__ = ["LRUStoreCache"]
@@ -39,10 +39,7 @@ class LRUStoreCache(Store):
     """
 
     def __init__(self, store: Store | MutableMapping[str, Any], max_size: int | None) -> None:
-        if not isinstance(store, Store):
-            if not isinstance(store, MutableMapping):
-                raise TypeError(f"LRUStoreCache wraps a store or MutableMapping, got {type(store).__name__}")
-            store = KVStore(store)
+        store = as_store(store, what="the store LRUStoreCache wraps")
         if max_size is not None and (not isinstance(max_size, int) or isinstance(max_size, bool) or max_size < 0):
             raise ValueError(f"max_size must be None or a non-negative int of bytes, got {max_size!r}")
         self._store = store

@@ -14,7 +14,7 @@ from typing import Any
 from zarrflow.storage.base import Store
 from zarrflow.storage.directory import DirectoryStore
 from zarrflow.storage.fsstore import FSStore
-from zarrflow.storage.kvstore import KVStore
+from zarrflow.storage.kvstore import as_store
 from zarrflow.storage.memory import MemoryStore
 from zarrflow.storage.n5 import N5Store
 from zarrflow.storage.zip import ZipStore
@@ -85,7 +85,7 @@ def normalize_store_arg(
     if isinstance(store, (str, os.PathLike)):
         return store_from_path(os.fsdecode(store), mode=mode, storage_options=storage_options)
     if isinstance(store, MutableMapping):
-        return KVStore(store, read_only=mode == "r")
+        return as_store(store, read_only=mode == "r")
     raise TypeError(
         f"store must be None, a path, a Store or a MutableMapping, got {type(store).__module__}.{type(store).__qualname__}"
     )

@@ -24,7 +24,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from zarrflow.errors import StoreError
-from zarrflow.storage.base import Store, byte_view, check_dimension_separator, ensure_parent_dir
+from zarrflow.storage.base import (
+    Store,
+    byte_view,
+    check_dimension_separator,
+    ensure_parent_dir,
+)
 from zarrflow.storage.paths import prefix_for
 
 __all__ = ["ZipStore"]
