@@ -15,7 +15,7 @@ def run_threads(target: Callable[..., Any], n: int, *args: Any, timeout: float =
     def body(i: int) -> None:
         try:
             target(i, *args)
-        except BaseException as exc:  # noqa: BLE001 - re-raised below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=body, args=(i,)) for i in range(n)]

@@ -228,7 +228,7 @@ CASE_IDS = [c.id for c in CASES]
 
 
 def fill_arg(case: Case) -> Any:
-    return eval(case.fill, {"np": np})  # noqa: S307 - expressions from the table above
+    return eval(case.fill, {"np": np})
 
 
 def compressor_arg(case: Case) -> Any:

@@ -84,7 +84,7 @@ def disjoint_process(path: str, sync_path: str | None, writer: int, n_writers: i
         sync = zarrflow.ProcessSynchronizer(sync_path) if sync_path else None
         z = zarrflow.open_array(path, mode="r+", synchronizer=sync)
         results.put((writer, disjoint_writer(z, writer, n_writers, rounds, barrier)))
-    except BaseException as exc:  # noqa: BLE001 - reported, so the test fails with the cause
+    except BaseException as exc:
         barrier.abort()
         results.put((writer, repr(exc)))
 
@@ -138,7 +138,7 @@ def increment_process(path: str, sync_path: str, writer: int, n: int, how: str, 
         z = zarrflow.open_array(path, mode="r+", synchronizer=zarrflow.ProcessSynchronizer(sync_path))
         increment_writer(z, writer, n, how)
         results.put((writer, None))
-    except BaseException as exc:  # noqa: BLE001 - reported to the test
+    except BaseException as exc:
         results.put((writer, repr(exc)))
 
 
@@ -157,7 +157,7 @@ def attrs_process(path: str, sync_path: str, writer: int, n: int, results: Any) 
         z = zarrflow.open_array(path, mode="r+", synchronizer=zarrflow.ProcessSynchronizer(sync_path))
         attrs_writer(z, writer, n)
         results.put((writer, None))
-    except BaseException as exc:  # noqa: BLE001 - reported to the test
+    except BaseException as exc:
         results.put((writer, repr(exc)))
 
 

@@ -4,7 +4,7 @@
 scheduler, a module-scoped ``distributed.LocalCluster`` (2 worker processes x 1
 thread on 127.0.0.1) and a session-scoped cluster started with the real command-line
 tools (``dask scheduler`` + 2 x ``dask worker``, 1 thread each, on 127.0.0.1; see
-``cli_cluster.py``). Tests that write use directory stores: writes made in other
+``dask_command_line.py``). Tests that write use directory stores: writes made in other
 processes land on disk, where the test reads them back.
 """
 
@@ -14,8 +14,8 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
-from tests.graph.cli_cluster import CLICluster  # noqa: E402 - after the importorskip
-from zarrflow.graph.cluster import local  # noqa: E402
+from tests.graph.dask_command_line import CLICluster
+from zarrflow.graph.cluster import local
 
 
 @pytest.fixture(scope="module")

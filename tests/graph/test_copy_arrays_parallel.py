@@ -209,7 +209,7 @@ def test_copy_tasks_are_idempotent(source, tmp_path):
     assert contents(dest.store) == first
 
 
-def test_local_to_s3_to_local_with_copy_all(s3_server, source, tmp_path):  # noqa: F811 - fixture
+def test_local_to_s3_to_local_with_copy_all(s3_server, source, tmp_path):
     url = f"s3://{fresh_bucket(s3_server)}/hierarchy.zarr"
     remote = zarrflow.open_group(FSStore(url, **s3_server.storage_options()), mode="w")
     up = zarrflow.copy_all(source, remote, parallel=True, scheduler="threads", progress=False)

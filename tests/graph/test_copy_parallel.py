@@ -11,8 +11,8 @@ pytest.importorskip("dask")
 import zarrflow
 from tests.storage.s3_server import fresh_bucket, s3_server  # noqa: F401 - s3_server is a fixture
 from zarrflow.copying import copy_store
-from zarrflow.format import is_metadata_key
 from zarrflow.errors import CopyError
+from zarrflow.format import is_metadata_key
 from zarrflow.graph import copy as gcopy
 from zarrflow.graph.copy import copy_store_parallel
 from zarrflow.storage import DirectoryStore, FSStore
@@ -136,7 +136,7 @@ def test_memory_destination_refused_on_processes(source):
     assert contents(dest) == contents(source)
 
 
-def test_local_to_s3_and_back(s3_server, tmp_path):  # noqa: F811 - fixture
+def test_local_to_s3_and_back(s3_server, tmp_path):
     store = DirectoryStore(str(tmp_path / "small.zarr"))
     root = zarrflow.group(store=store)
     root.attrs["k"] = 1

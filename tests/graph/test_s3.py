@@ -18,11 +18,11 @@ from zarrflow.storage import FSStore
 DATA = np.arange(24 * 30, dtype="i4").reshape(24, 30)
 
 
-def remote(s3_server, name="a.zarr", **kw):  # noqa: F811 - fixture
+def remote(s3_server, name="a.zarr", **kw):
     return FSStore(f"s3://{fresh_bucket(s3_server)}/{name}", **s3_server.storage_options(), **kw)
 
 
-def test_from_dask_to_s3_then_to_dask_and_map_blocks(scheduler, s3_server, tmp_path):  # noqa: F811 - fixture
+def test_from_dask_to_s3_then_to_dask_and_map_blocks(scheduler, s3_server, tmp_path):
     store = remote(s3_server)
     x = da.from_array(DATA, chunks=(7, 11))  # misaligned with the target: regrouped
     z = ops.from_dask(x, store, chunks=(8, 10), **scheduler.kwargs)
@@ -35,7 +35,7 @@ def test_from_dask_to_s3_then_to_dask_and_map_blocks(scheduler, s3_server, tmp_p
     np.testing.assert_array_equal(target[...], DATA + 1)
 
 
-def test_region_write_into_s3(scheduler, s3_server):  # noqa: F811 - fixture
+def test_region_write_into_s3(scheduler, s3_server):
     store = remote(s3_server)
     z = zarrflow.open_array(store, mode="w", shape=DATA.shape, chunks=(8, 10), dtype="i4", fill_value=-1)
     ops.store(da.ones((8, 20), chunks=(8, 10), dtype="i4"), z, region=(slice(8, 16), slice(10, 30)),

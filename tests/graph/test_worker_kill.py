@@ -1,6 +1,6 @@
 """A ``dask worker`` killed in the middle of a write job does not corrupt the target.
 
-Each kill test starts its own CLI cluster (cli_cluster.py: ``dask scheduler`` + 2 x
+Each kill test starts its own CLI cluster (dask_command_line.py: ``dask scheduler`` + 2 x
 ``dask worker``, 1 thread each, on 127.0.0.1), since it kills one of its workers:
 
 - SIGKILL from the test, mid-job: the write job (``map_blocks`` into a directory
@@ -29,7 +29,7 @@ psutil = pytest.importorskip("psutil")
 da = pytest.importorskip("dask.array")
 
 import zarrflow
-from tests.graph.cli_cluster import (
+from tests.graph.dask_command_line import (
     CLICluster,
     die_during_replace,
     gated_double,

@@ -345,8 +345,7 @@ def test_open_path_n5_dispatch(tmp_path: Path) -> None:
     from zarrflow.storage import store_from_path
 
     store = store_from_path(str(tmp_path / "d.n5"))
-    if not isinstance(store, N5Store):
-        pytest.skip("'.n5' dispatch is not wired into store_from_path yet")
+    assert isinstance(store, N5Store)
     root = zarr.open(str(tmp_path / "d.n5"), mode="w")
     root.zeros("x", shape=(3,), chunks=(2,), dtype="u1")
     assert attrs_of(tmp_path / "d.n5" / "x")["dataType"] == "uint8"

@@ -233,7 +233,7 @@ def _read_projections(layout: ArrayLayout, projections: Sequence[ChunkProjection
                 n += len(groups[start])
                 start += 1
             found = store.getitems([keys[i] for g in batch for i in g])
-            run_all(lambda g: process_group(g, [found.get(keys[i]) for i in g]), batch, item_bytes=group_bytes)
+            run_all(lambda g: process_group(g, [found.get(keys[i]) for i in g]), batch, item_bytes=group_bytes)  # noqa: B023 - used before the loop moves on
         return
 
     def fetch(i: int) -> Any:

@@ -356,7 +356,7 @@ class _Copier:
                 if not exists:
                     try:
                         del dest[name]
-                    except Exception:  # pragma: no cover - best effort; the original error matters
+                    except Exception:  # noqa: BLE001 - pragma: no cover - best effort; the original error matters
                         pass
                 raise
             self.n_bytes += math.prod(ds.shape) * np.dtype(ds.dtype).itemsize
@@ -398,7 +398,7 @@ class _Copier:
             for group_, name in reversed(self.created):
                 try:
                     del group_[name]
-                except Exception:  # pragma: no cover - best effort; the original error matters
+                except Exception:  # noqa: BLE001 - pragma: no cover - best effort; the original error matters
                     pass
             raise
 

@@ -93,7 +93,7 @@ def run_all(func: Callable[[T], Any], items: Sequence[T] | Iterable[T], *, min_i
     for fut in futures:
         try:
             results.append(fut.result())
-        except BaseException as exc:  # keep waiting for the rest, then re-raise
+        except BaseException as exc:  # noqa: BLE001 - keep waiting for the rest, then re-raise
             if error is None:
                 error = exc
             results.append(None)

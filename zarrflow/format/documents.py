@@ -304,7 +304,7 @@ def encode_attributes(attrs: Mapping[str, Any]) -> bytes:
             try:
                 return json_number(o)
             except TypeError:
-                culprits.append(o)
+                culprits.append(o)  # noqa: B023 - called within this iteration
                 raise
 
         try:

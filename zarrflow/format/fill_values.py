@@ -95,7 +95,7 @@ def decode_fill_value(value: Any, dtype: np.dtype, object_codec: Codec | None = 
     if kind == "S":
         try:
             value = base64.standard_b64decode(value)
-        except Exception:  # lenient like zarr: pre-base64 values such as 0
+        except Exception:  # noqa: BLE001 - lenient like zarr: pre-base64 values such as 0
             pass
         return np.array(value, dtype=dtype)[()]
     if kind == "V":

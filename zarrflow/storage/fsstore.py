@@ -374,7 +374,7 @@ class FSStore(Store):
             return {}
         if any(_MAGIC.intersection(p) for p in paths):  # fsspec would glob these: go one by one
             out: dict[str, bytes] = {}
-            for path, originals in paths.items():
+            for originals in paths.values():
                 try:
                     value = self[originals[0]]
                 except KeyError:

@@ -42,7 +42,7 @@ _ENVS_LOCK = threading.Lock()
 
 def _import_lmdb() -> Any:
     try:
-        import lmdb  # optional backend, imported by name (design habit 9)
+        import lmdb  # noqa: PLC0415 - optional backend, imported by name (design habit 9)
     except ImportError as exc:
         raise ImportError("LMDBStore needs the 'lmdb' package: pip install lmdb") from exc
     return lmdb
@@ -258,7 +258,7 @@ class LMDBStore(Store):
         current = checked[0][0]
         try:
             with self._begin("write", current, write=True) as txn:
-                for current, bkey, data in checked:
+                for current, bkey, data in checked:  # noqa: B007 - names the failing key below
                     txn.put(bkey, data)
         except self._lmdb.Error as exc:
             raise self._error("write", current, exc) from exc

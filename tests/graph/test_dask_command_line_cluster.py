@@ -1,5 +1,5 @@
 """zarrflow on a cluster started with the real command-line tools (``dask scheduler``
-+ 2 x ``dask worker``, see cli_cluster.py): everything listens on 127.0.0.1 only, the
++ 2 x ``dask worker``, see dask_command_line.py): everything listens on 127.0.0.1 only, the
 workers are separate processes started by the fixture, reads and writes equal
 numpy exactly, and zarrflow uses the client as soon as it is the default one."""
 
@@ -15,7 +15,7 @@ psutil = pytest.importorskip("psutil")
 da = pytest.importorskip("dask.array")
 
 import zarrflow
-from tests.graph.cli_cluster import CLICluster, ClusterStartError, pid_block
+from tests.graph.dask_command_line import CLICluster, ClusterStartError, pid_block
 from zarrflow.graph import ops
 from zarrflow.storage import DirectoryStore
 

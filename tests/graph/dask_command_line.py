@@ -195,7 +195,7 @@ class CLICluster:
             try:
                 if child.is_running() and child.status() != "zombie":
                     child.kill()
-            except Exception:  # noqa: BLE001 - psutil.NoSuchProcess: already gone
+            except Exception:
                 pass
         for f in self._files:
             f.close()
@@ -230,7 +230,7 @@ def _children(pid: int) -> list:
         import psutil
 
         return psutil.Process(pid).children(recursive=True)
-    except Exception:  # noqa: BLE001 - no psutil, or the process is gone
+    except Exception:
         return []
 
 
