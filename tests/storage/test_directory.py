@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 import zarrflow.storage.directory as directory_module
+import zarrflow.storage.local_files as local_files  # where values are written
 from zarrflow.errors import (
     FSPathExistNotDir,
     InvalidKeyError,
@@ -167,7 +168,7 @@ def test_failed_replace_keeps_old_value_and_no_temp_file(tmp_path: Path, monkeyp
     def failing_replace(src: str, dst: str) -> None:
         raise OSError(errno.EIO, "simulated I/O error")
 
-    monkeypatch.setattr(directory_module.os, "replace", failing_replace)
+    monkeypatch.setattr(local_files.os, "replace", failing_replace)
     with pytest.raises(StoreError, match="arr/0.0") as info:
         store["arr/0.0"] = b"new"
     assert isinstance(info.value.__cause__, OSError)
@@ -207,7 +208,7 @@ def test_torn_write_leaves_old_value(tmp_path: Path, monkeypatch: pytest.MonkeyP
         f = open(path, mode, *args, **kwargs)
         return _HalfWriter(f, exc) if "b" in mode and ("w" in mode or "x" in mode) else f
 
-    monkeypatch.setattr(directory_module, "open", half_open, raising=False)
+    monkeypatch.setattr(local_files, "open", half_open, raising=False)
     with pytest.raises(type(exc)):
         store["0.0"] = b"new value that is long" * 1000
     monkeypatch.undo()
@@ -323,7 +324,7 @@ def test_permission_denied_on_write_is_store_error(tmp_path: Path, monkeypatch: 
     def denied(src: str, dst: str) -> None:
         raise PermissionError(errno.EACCES, "Permission denied", dst)
 
-    monkeypatch.setattr(directory_module.os, "replace", denied)
+    monkeypatch.setattr(local_files.os, "replace", denied)
     with pytest.raises(StoreError, match="cannot write 'k'") as info:
         store["k"] = b"1"
     assert isinstance(info.value.__cause__, PermissionError)

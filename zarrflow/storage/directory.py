@@ -16,26 +16,15 @@ keeping the OS error as ``__cause__``; a missing file is a ``KeyError``.
 from __future__ import annotations
 
 import os
-import re
 import shutil
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 from zarrflow.errors import FSPathExistNotDir, InvalidKeyError, StoreError
 from zarrflow.storage.base import Store, byte_view, check_dimension_separator
+from zarrflow.storage.local_files import is_temp_name, prune_empty_dirs, write_atomically
 
 __all__ = ["DirectoryStore", "NestedDirectoryStore"]
-
-# Temporary files written by __setitem__: ".<name>.<uuid4 hex>.partial".
-_TEMP_NAME = re.compile(r"^\..*\.[0-9a-f]{32}\.partial$")
-_MKDIR_ATTEMPTS = 3
-
-
-def _is_temp(name: str) -> bool:
-    """True for the name of a temporary file of an in-flight (or crashed) write."""
-    return name.endswith(".partial") and _TEMP_NAME.match(name) is not None
-
 
 class DirectoryStore(Store):
     """Keys as files under the directory ``path``.
@@ -132,13 +121,7 @@ class DirectoryStore(Store):
         """Remove now-empty directories from ``dirpath`` up to (not including) the root,
         so a "directory" exists only while it holds keys, as in every other store."""
         self._inside.clear()  # directories may vanish: check them again when reused
-        root = self.path
-        while dirpath != root and dirpath.startswith(root + os.sep):
-            try:
-                os.rmdir(dirpath)
-            except OSError:
-                return
-            dirpath = os.path.dirname(dirpath)
+        prune_empty_dirs(dirpath, self.path)
 
     # --- mapping ---------------------------------------------------------------------------
 
@@ -164,32 +147,9 @@ class DirectoryStore(Store):
         dirpath, name = os.path.split(path)
         self._check_inside(dirpath, key)
         try:
-            self._write_file(dirpath, name, data)
+            write_atomically(dirpath, name, data)
         except OSError as exc:
             raise self._error("write", key, exc) from exc
-
-    def _write_file(self, dirpath: str, name: str, data: bytes | memoryview) -> None:
-        """Write ``data`` to ``dirpath/name`` via a temporary file and ``os.replace``."""
-        temp = os.path.join(dirpath, f".{name}.{uuid.uuid4().hex}.partial")
-        for attempt in range(_MKDIR_ATTEMPTS):
-            try:
-                f = open(temp, "xb")
-                break
-            except FileNotFoundError:
-                # first write under this directory (or it was pruned meanwhile)
-                if attempt == _MKDIR_ATTEMPTS - 1:
-                    raise
-                os.makedirs(dirpath, exist_ok=True)
-        try:
-            with f:
-                f.write(data)
-            os.replace(temp, os.path.join(dirpath, name))
-        except BaseException:
-            try:
-                os.remove(temp)
-            except OSError:
-                pass
-            raise
 
     def __delitem__(self, key: str) -> None:
         """Delete the file for ``key``; a directory (a prefix) is removed with its tree."""
@@ -234,7 +194,7 @@ class DirectoryStore(Store):
                     name = entry.name
                     if entry.is_dir(follow_symlinks=False):
                         stack.append((entry.path, prefix + name + "/"))
-                    elif not _is_temp(name) and entry.is_file():
+                    elif not is_temp_name(name) and entry.is_file():
                         keys.append(prefix + name)
         except OSError as exc:
             raise self._error("list", nkey, exc) from exc
@@ -264,7 +224,7 @@ class DirectoryStore(Store):
         nkey = self._normalize_path(path)
         try:
             with os.scandir(self._file(nkey)) as it:
-                return sorted(e.name for e in it if not _is_temp(e.name))
+                return sorted(e.name for e in it if not is_temp_name(e.name))
         except (FileNotFoundError, NotADirectoryError):
             return []
         except OSError as exc:
@@ -315,7 +275,7 @@ class DirectoryStore(Store):
                 for entry in entries:
                     if entry.is_dir(follow_symlinks=False):
                         stack.append(entry.path)
-                    elif not _is_temp(entry.name) and entry.is_file():
+                    elif not is_temp_name(entry.name) and entry.is_file():
                         total += entry.stat().st_size
             return total
         except OSError as exc:

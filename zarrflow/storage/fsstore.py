@@ -20,7 +20,6 @@ not, and are imported by fsspec, by protocol name, when a URL needs one.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -30,6 +29,7 @@ from fsspec.implementations.local import LocalFileSystem
 
 from zarrflow.errors import StoreError
 from zarrflow.storage.base import Store, check_dimension_separator, ensure_bytes
+from zarrflow.storage.local_files import TEMP_SUFFIX, prune_empty_dirs, write_atomically
 
 __all__ = ["FSStore"]
 
@@ -42,7 +42,6 @@ _MISSING = (FileNotFoundError, IsADirectoryError, NotADirectoryError)
 #: Characters fsspec treats as glob patterns in paths given to ``cat``/``rm``.
 _MAGIC = frozenset("*?[")
 #: Suffix of temporary files of in-flight local writes (never listed).
-_PARTIAL = ".partial"
 
 
 def _bucket_missing(exc: BaseException) -> bool:
@@ -259,7 +258,7 @@ class FSStore(Store):
         if root and not fs_path.startswith(root + "/"):
             return None
         key = fs_path[len(root) + 1 :] if root else fs_path.lstrip("/")
-        if not key or (self._local and key.endswith(_PARTIAL)):
+        if not key or (self._local and key.endswith(TEMP_SUFFIX)):
             return None
         return key
 
@@ -432,18 +431,7 @@ class FSStore(Store):
         parent, name = os.path.split(path)
         if self.fs.isdir(path):  # a key replacing a "directory" of keys
             self.fs.rm(path, recursive=True)
-        os.makedirs(parent, exist_ok=True)
-        temp = os.path.join(parent, f".{name}.{uuid.uuid4().hex}{_PARTIAL}")
-        try:
-            with open(temp, "xb") as f:
-                f.write(data)
-            os.replace(temp, path)
-        except BaseException:
-            try:
-                os.remove(temp)
-            except OSError:
-                pass
-            raise
+        write_atomically(parent, name, data)
 
     def delitems(self, keys: Iterable[str]) -> None:
         """Delete many keys with one ``fs.rm``; missing ones are ignored."""
@@ -478,14 +466,7 @@ class FSStore(Store):
         """Remove directories left empty above ``fs_path`` (local disks only), up to the root."""
         if not self._local:
             return
-        root = self.path.rstrip("/")
-        parent = os.path.dirname(fs_path)
-        while parent.startswith(root + "/"):
-            try:
-                os.rmdir(parent)
-            except OSError:
-                return
-            parent = os.path.dirname(parent)
+        prune_empty_dirs(os.path.dirname(fs_path), self.path)
 
     def listdir(self, path: str = "") -> list[str]:
         """Sorted names of the direct children of ``path`` (one ``fs.ls``)."""
@@ -505,7 +486,7 @@ class FSStore(Store):
             if name == here or name == self.fs._strip_protocol(here):
                 continue  # ls of a key lists the key itself: a key has no children
             base = name.rsplit("/", 1)[-1]
-            if self._local and base.endswith(_PARTIAL):
+            if self._local and base.endswith(TEMP_SUFFIX):
                 continue
             names.add(base)
         return sorted(names)
@@ -545,7 +526,7 @@ class FSStore(Store):
             raise self._error("size", npath or "<root>", exc) from exc
         total = 0
         for p, size in sizes.items():
-            if not (self._local and p.endswith(_PARTIAL)):
+            if not (self._local and p.endswith(TEMP_SUFFIX)):
                 total += int(size or 0)
         return total
 
