@@ -49,6 +49,11 @@ class ArrayLayout:
     compressor: Codec | None = field(default=None, repr=False)
     filters: list[Codec] | None = field(default=None, repr=False)
     codec: ChunkCodec | None = field(default=None, repr=False)
+    #: ``path + '/'`` (``''`` at the store root): what every key of the array starts with
+    key_prefix: str = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key_prefix", prefix_for(self.path))  # once, not per chunk key
 
     @classmethod
     def build(cls, metadata: ArrayMetadata, store: Store, path: str = "", chunk_store: Store | None = None,
@@ -84,11 +89,6 @@ class ArrayLayout:
                                     self.write_empty_chunks, self.allow_pickle))
 
     # --- names -------------------------------------------------------------------------
-
-    @property
-    def key_prefix(self) -> str:
-        """``path + '/'`` (``''`` at the store root): what every key of the array starts with."""
-        return prefix_for(self.path)
 
     @property
     def meta_key(self) -> str:
