@@ -7,7 +7,7 @@ from typing import Any
 
 from zarrflow.core.sync import hold
 from zarrflow.errors import ReadOnlyError
-from zarrflow.format import encode_attributes, parse_attributes
+from zarrflow.format import ATTRS_KEY, encode_attributes, parse_attributes
 
 
 class Attributes(MutableMapping[str, Any]):
@@ -19,7 +19,7 @@ class Attributes(MutableMapping[str, Any]):
     different attributes do not drop each other's keys.
     """
 
-    def __init__(self, store: MutableMapping, key: str = ".zattrs", read_only: bool = False,
+    def __init__(self, store: MutableMapping, key: str = ATTRS_KEY, read_only: bool = False,
                  cache: bool = True, synchronizer: Any = None, cached: dict | None = None):
         self.store = store
         self.key = key
