@@ -9,6 +9,8 @@ metadata gives different ones.
 
 from __future__ import annotations
 
+import functools
+import gc
 import hashlib
 import pickle
 from itertools import product
@@ -26,6 +28,26 @@ from zarrflow.graph import plan, tasks
 
 #: Stores whose pickle is at most this long are identified by it (their location).
 _STORE_PICKLE_LIMIT = 1 << 16
+
+
+def _without_gc(builder: Any) -> Any:
+    """Run a graph builder with the cyclic garbage collector paused: building the task
+    tuples of a large graph (100,000 chunks) otherwise triggers repeated full
+    collections that cost more than the building itself (to_dask of 100,000 chunks:
+    0.88 s -> 0.30 s measured);
+    the tuples hold no reference cycles."""
+
+    @functools.wraps(builder)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return builder(*args, **kwargs)
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    return run
 
 
 def store_identity(store: Any) -> str:
@@ -63,6 +85,7 @@ def _key_coords(grid: plan.Grid) -> list[tuple[int, ...]]:
     return list(product(*(range(len(axis)) for axis in grid)))
 
 
+@_without_gc
 def read_graph(array: Array, grid: plan.Grid) -> da.Array:
     """A dask array with one ``read_block`` task per block of ``grid``."""
     name = "zarrflow-read-" + array_token(array, grid)
@@ -78,6 +101,7 @@ def read_graph(array: Array, grid: plan.Grid) -> da.Array:
     return da.Array(graph, name, chunks=grid, dtype=array.dtype, meta=meta)
 
 
+@_without_gc
 def write_graph(source: da.Array, target: ArrayLayout, region: plan.Region, token: str) -> Delayed:
     """A Delayed that writes each block of ``source`` into ``target`` at its place inside
     ``region`` (one ``write_block`` task per block) and returns the items written."""
@@ -94,6 +118,7 @@ def write_graph(source: da.Array, target: ArrayLayout, region: plan.Region, toke
     return Delayed(done, graph)
 
 
+@_without_gc
 def apply_graph(func: Any, source: Array, target: Array, depth: Any, kwargs: dict | None, token: str) -> Delayed:
     """One ``apply_block`` task per target chunk (reading its halo of ``depth``)."""
     name = "zarrflow-map-blocks-" + token
@@ -104,6 +129,7 @@ def apply_graph(func: Any, source: Array, target: Array, depth: Any, kwargs: dic
     return _finish(name, layer)
 
 
+@_without_gc
 def slices_graph(func: Any, source: Array, target: Array, axis: int, kwargs: dict | None, token: str) -> Delayed:
     """One ``apply_slices`` task per target chunk along ``axis`` (whole extent elsewhere)."""
     name = "zarrflow-map-slices-" + token
@@ -122,6 +148,7 @@ def _finish(name: str, layer: dict[Any, Any]) -> Delayed:
     return Delayed(done, graph)
 
 
+@_without_gc
 def copy_graph(func: Any, source: Any, dest: Any, batches: list[list[tuple[str, str]]]) -> Delayed:
     """One ``func(source, dest, pairs)`` task per batch of ``(source_key, dest_key)``
     pairs (raw bytes copied store to store); the final task returns the bytes copied."""
@@ -132,6 +159,7 @@ def copy_graph(func: Any, source: Any, dest: Any, batches: list[list[tuple[str, 
     return _finish(name, layer)
 
 
+@_without_gc
 def array_copy_graph(raw: list[tuple[Any, Any, list[tuple[str, str]]]],
                      recode: list[tuple[ArrayLayout, ArrayLayout, tuple[slice, ...]]]) -> Delayed:
     """One graph copying array data: a ``copy_keys(source_store, dest_store, pairs)``
