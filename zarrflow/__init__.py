@@ -7,7 +7,11 @@ the names below are zarr 2's public API. The engine (``zarrflow.core`` and
 
 __version__ = "0.1.0"
 
-from zarrflow import errors
+# numcodecs' codecs at top level (zarr.Blosc, zarr.Zlib, ...), first, as zarr 2 does, so
+# that the zarrflow names below win over any numcodecs name they share.
+from zarrflow.codecs import *  # noqa: E402, F403
+from zarrflow import codecs  # noqa: E402
+from zarrflow import errors  # noqa: E402
 from zarrflow.core.array import Array
 from zarrflow.core.consolidated import check_consolidated, consolidate_metadata, open_consolidated
 from zarrflow.core.convenience import LazyLoader, load, open, save, save_array, save_group
@@ -32,7 +36,12 @@ from zarrflow.core.sync import ProcessSynchronizer, ThreadSynchronizer
 from zarrflow.core.tree import tree
 from zarrflow.errors import CopyError, MetadataError
 from zarrflow.storage import (
+    ABSStore,
     DBMStore,
+    DictStore,
+    MongoDBStore,
+    N5FSStore,
+    TempStore,
     DirectoryStore,
     FSStore,
     KVStore,
@@ -46,9 +55,39 @@ from zarrflow.storage import (
     ZipStore,
 )
 from zarrflow.storage.consolidated import ConsolidatedMetadataStore
+from zarrflow import storage as _storage
+from zarrflow.core import store_init as _store_init
+
+# zarr 2's zarrflow.storage.init_array/init_group build array metadata (engine work), so
+# they are defined in core and published on the storage module here: storage never
+# imports core.
+_storage.init_array = _store_init.init_array
+_storage.init_group = _store_init.init_group
+
+from zarrflow import (  # noqa: E402 - the zarr 2 module names, thin re-exports
+    attrs,
+    convenience,
+    core,
+    creation,
+    hierarchy,
+    indexing,
+    meta,
+    n5,
+    storage,
+    sync,
+    util,
+)
+
+#: zarr 2's flag for its experimental v3 API: zarrflow has none.
+v3_api_available = False
 
 __all__ = [
+    "ABSStore",
     "Array",
+    "DictStore",
+    "MongoDBStore",
+    "N5FSStore",
+    "TempStore",
     "DBMStore",
     "ConsolidatedMetadataStore",
     "CopyError",
