@@ -4,7 +4,7 @@ engine where the engine has them; the few small generic ones are defined here)."
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 import numpy as np
@@ -24,6 +24,7 @@ from zarrflow.core.metadata import (
     normalize_order,
 )
 from zarrflow.core.tree import TreeViewer
+from zarrflow.storage.base import ConstantMap
 from zarrflow.storage.paths import normalize_storage_path
 
 __all__ = [
@@ -34,8 +35,6 @@ __all__ = [
     "normalize_storage_path", "retry_call",
 ]
 
-K = TypeVar("K")
-V = TypeVar("V")
 T = TypeVar("T")
 
 
@@ -92,34 +91,3 @@ def retry_call(callabl: Callable[[], T], args: tuple = (), kwargs: dict | None =
                 raise
             time.sleep(wait)
     raise AssertionError("unreachable")  # pragma: no cover
-
-
-class ConstantMap(Mapping[K, V]):
-    """A read-only mapping of each key in ``keys`` to the one ``constant``."""
-
-    def __init__(self, keys: Iterable[K], constant: V) -> None:
-        self._keys = tuple(keys)
-        self._key_set = frozenset(self._keys)
-        self._constant = constant
-
-    def __getitem__(self, key: K) -> V:
-        """``constant`` for a known key, else KeyError."""
-        if key not in self._key_set:
-            raise KeyError(key)
-        return self._constant
-
-    def __iter__(self) -> Iterator[K]:
-        """The keys, in the order given."""
-        return iter(self._keys)
-
-    def __len__(self) -> int:
-        """Number of keys."""
-        return len(self._keys)
-
-    def __contains__(self, key: object) -> bool:
-        """Whether ``key`` is one of the keys."""
-        return key in self._key_set
-
-    def __repr__(self) -> str:
-        """``ConstantMap: {...}``."""
-        return f"ConstantMap: {dict(self)!r}"

@@ -22,6 +22,7 @@ import numpy as np
 from zarrflow.core.indexing import BasicIndexer, ChunkProjection, check_fields, check_no_multi_fields
 from zarrflow.core.pool import run_all
 from zarrflow.core.sync import hold
+from zarrflow.storage.base import contexts_for
 
 if TYPE_CHECKING:
     from zarrflow.core.array import Array
@@ -226,7 +227,8 @@ def _read_projections(array: Array, projections: Sequence[ChunkProjection], out:
                 batch.append(groups[start])
                 n += len(groups[start])
                 start += 1
-            found = store.getitems([keys[i] for g in batch for i in g])
+            wanted = [keys[i] for g in batch for i in g]
+            found = store.getitems(wanted, contexts=contexts_for(wanted))
             run_all(lambda g: process_group(g, [found.get(keys[i]) for i in g]), batch, item_bytes=group_bytes)
         return
 

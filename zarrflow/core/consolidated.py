@@ -36,6 +36,7 @@ from zarrflow.storage.base import Store
 from zarrflow.storage.consolidated import ConsolidatedMetadataStore
 from zarrflow.storage.memory import MemoryStore
 from zarrflow.storage.normalize import normalize_store_arg
+from zarrflow.storage.base import contexts_for
 
 __all__ = [
     "ConsolidatedMetadataStaleError",
@@ -108,7 +109,7 @@ def metadata_keys(store: Store, path: str = "") -> Iterator[str]:
 
 
 def _read_documents(store: Store, keys: list[str]) -> dict[str, Any]:
-    values = store.getitems(keys)
+    values = store.getitems(keys, contexts=contexts_for(keys))
     return {key: json_loads(values[key], key) for key in keys if key in values}
 
 

@@ -36,6 +36,7 @@ from zarrflow.storage.base import Store
 from zarrflow.storage.kvstore import KVStore
 from zarrflow.storage.memory import MemoryStore
 from zarrflow.storage.normalize import normalize_store_arg
+from zarrflow.storage.base import contexts_for
 
 __all__ = ["copy", "copy_all", "copy_store"]
 
@@ -240,7 +241,8 @@ def copy_store(source: Any, dest: Any, source_path: str = "", dest_path: str = "
                 to_copy[key] = dest_key
                 n_copied += 1
             if to_copy and not dry_run:
-                values = src.getitems(list(to_copy))
+                wanted = list(to_copy)
+                values = src.getitems(wanted, contexts=contexts_for(wanted))
                 missing = [k for k in to_copy if k not in values]
                 if missing:
                     raise KeyError(f"key {missing[0]!r} vanished from the source store during the copy")

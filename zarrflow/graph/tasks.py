@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from zarrflow.core.array import Array
+from zarrflow.storage.base import contexts_for
 
 
 class ArrayRef(NamedTuple):
@@ -103,7 +104,8 @@ def copy_keys(source: Any, dest: Any, pairs: list[tuple[str, str]]) -> int:
     pairs = list(pairs)
     if not pairs:
         return 0
-    values = source.getitems([k for k, _ in pairs])
+    wanted = [k for k, _ in pairs]
+    values = source.getitems(wanted, contexts=contexts_for(wanted))
     missing = [k for k, _ in pairs if k not in values]
     if missing:
         raise KeyError(f"key {missing[0]!r} vanished from the source store during the copy")

@@ -362,7 +362,7 @@ class FSStore(Store):
 
     # --- batches ------------------------------------------------------------------------
 
-    def getitems(self, keys: Sequence[str]) -> dict[str, bytes]:
+    def getitems(self, keys: Sequence[str], *, contexts: Mapping[str, Any] | None = None) -> dict[str, bytes]:
         """Values of ``keys`` (missing ones left out) in one concurrent ``fs.cat``.
 
         Any error other than a missing key raises StoreError naming the key.

@@ -22,7 +22,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
 from typing import Any
 
-from zarrflow.storage.base import Store, byte_view
+from zarrflow.storage.base import Store, byte_view, contexts_for
 from zarrflow.storage.kvstore import KVStore
 from zarrflow.storage.paths import prefix_for
 
@@ -312,7 +312,7 @@ class LRUStoreCache(Store):
 
     # --- batches -----------------------------------------------------------------------------------
 
-    def getitems(self, keys: Sequence[str]) -> dict[str, bytes]:
+    def getitems(self, keys: Sequence[str], *, contexts: Mapping[str, Any] | None = None) -> dict[str, bytes]:
         """Cached values, plus the rest fetched with one ``getitems`` on the store."""
         keyed = [(k, self._normalize_key(k)) for k in keys]
         out: dict[str, bytes] = {}
@@ -331,7 +331,8 @@ class LRUStoreCache(Store):
             epoch = self._epoch
         if not todo:
             return out
-        fetched = self._store.getitems([k for k, _ in todo])
+        wanted = [k for k, _ in todo]
+        fetched = self._store.getitems(wanted, contexts=contexts if contexts is not None else contexts_for(wanted))
         with self._mutex:
             keep = self._epoch == epoch
             for k, n in todo:
