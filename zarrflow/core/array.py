@@ -9,6 +9,8 @@ store, and the synchronizer. The chunk-level read/write machinery lives in
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import itertools
 import math
 from collections.abc import Iterator, MutableMapping
 from typing import Any
@@ -36,14 +38,14 @@ from zarrflow.core.info import InfoReporter, bytes_with_size, type_name
 from zarrflow.core.metadata import ARRAY_META_KEY, ATTRS_KEY, ArrayMetadata, get_codec, normalize_fill_value
 from zarrflow.errors import ArrayNotFoundError, ReadOnlyError, SynchronizerError, VindexInvalidSelectionError
 from zarrflow.storage import getsize, listdir, normalize_storage_path
-from zarrflow.storage.base import Store
-from zarrflow.storage.kvstore import KVStore
+from zarrflow.storage.base import Store, contexts_for
+from zarrflow.storage.kvstore import KVStore, is_mapping_like
 
 
 def _as_store(store: Any) -> Store:
     if isinstance(store, Store):
         return store
-    if isinstance(store, MutableMapping):
+    if is_mapping_like(store):
         return KVStore(store)
     raise TypeError(f"a store must be a MutableMapping, got {type(store).__name__}")
 
@@ -224,6 +226,30 @@ class Array(Node):
         if self._chunk_store is not None:
             n += getsize(self._chunk_store, self._path)
         return n
+
+    def digest(self, hashname: str = "sha1") -> bytes:
+        """A digest (``hashlib`` algorithm ``hashname``) of the stored chunks in grid
+        order, then the ``.zarray`` and ``.zattrs`` documents; equal to zarr 2's for
+        the same stored bytes."""
+        h = hashlib.new(hashname)
+        prefix = self._key_prefix
+        chunk_store = self._store if self._chunk_store is None else self._chunk_store
+        keys = [self._chunk_key(c) for c in itertools.product(*(range(n) for n in self.cdata_shape))]
+        for start in range(0, len(keys), 1024):
+            batch = keys[start:start + 1024]
+            found = chunk_store.getitems(batch, contexts=contexts_for(batch))
+            for key in batch:
+                h.update(found.get(key, b""))
+        for key in (prefix + ARRAY_META_KEY, prefix + ATTRS_KEY):
+            try:
+                h.update(self._store[key])
+            except KeyError:
+                pass
+        return h.digest()
+
+    def hexdigest(self, hashname: str = "sha1") -> str:
+        """:meth:`digest` as a string of hexadecimal digits."""
+        return self.digest(hashname).hex()
 
     @property
     def cdata_shape(self) -> tuple[int, ...]:
@@ -563,6 +589,9 @@ class Array(Node):
         """Iterate over rows ``start:end`` of the first axis, a chunk row at a time."""
         if not self.shape:
             raise TypeError("iteration over a 0-d array")
+        for name, value in (("start", start), ("end", end)):
+            if value is not None and (not isinstance(value, (int, np.integer)) or value < 0):
+                raise ValueError(f"islice {name} must be a non-negative integer or None, got {value!r}")
         start, end, _ = slice(start, end).indices(self.shape[0])
         step = self.chunks[0]
         pos = start

@@ -33,7 +33,7 @@ from zarrflow.core.hierarchy import Group, group
 from zarrflow.errors import CopyError
 from zarrflow.storage import normalize_storage_path
 from zarrflow.storage.base import Store
-from zarrflow.storage.kvstore import KVStore
+from zarrflow.storage.kvstore import KVStore, is_mapping_like
 from zarrflow.storage.memory import MemoryStore
 from zarrflow.storage.normalize import normalize_store_arg
 from zarrflow.storage.base import contexts_for
@@ -102,7 +102,7 @@ def _log_summary(log: _LogWriter, dry_run: bool, n_copied: int, n_skipped: int, 
 def _as_store(store: Any, mode: str) -> Store:
     if isinstance(store, Store):
         return store
-    if isinstance(store, MutableMapping):
+    if is_mapping_like(store):
         return KVStore(store)
     if isinstance(store, Mapping):
         return KVStore(dict(store), read_only=True)

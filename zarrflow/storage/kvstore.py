@@ -13,7 +13,17 @@ from typing import Any
 
 from zarrflow.storage.base import Store, check_dimension_separator, ensure_bytes
 
-__all__ = ["KVStore"]
+__all__ = ["KVStore", "is_mapping_like"]
+
+_MAPPING_METHODS = ("__getitem__", "__setitem__", "__delitem__", "__contains__")
+
+
+def is_mapping_like(obj: Any) -> bool:
+    """True for a MutableMapping, or an object that acts as one (item get/set/delete,
+    ``in``, and ``keys()`` or iteration), as zarr 2 accepts for stores."""
+    if isinstance(obj, MutableMapping):
+        return True
+    return all(hasattr(obj, m) for m in _MAPPING_METHODS) and (hasattr(obj, "keys") or hasattr(obj, "__iter__"))
 
 
 class KVStore(Store):
@@ -33,7 +43,7 @@ class KVStore(Store):
         read_only: bool = False,
         dimension_separator: str | None = None,
     ) -> None:
-        if not isinstance(mapping, MutableMapping):
+        if not is_mapping_like(mapping):
             raise TypeError(f"KVStore wraps a MutableMapping, got {type(mapping).__name__}")
         self._mapping = mapping
         self._read_only = bool(read_only)
@@ -89,13 +99,20 @@ class KVStore(Store):
 
     def __iter__(self) -> Iterator[str]:
         """The mapping's str keys, sorted (a snapshot)."""
-        return iter(sorted(k for k in list(self._mapping) if isinstance(k, str)))
+        keys = self._mapping.keys() if hasattr(self._mapping, "keys") else self._mapping
+        return iter(sorted(k for k in list(keys) if isinstance(k, str)))
 
     def __len__(self) -> int:
         """Number of keys in the mapping."""
-        return len(self._mapping)
+        if hasattr(self._mapping, "__len__"):
+            return len(self._mapping)
+        return sum(1 for _ in self)
 
     def clear(self) -> None:
         """Remove every key from the mapping."""
         self._check_writeable("")
-        self._mapping.clear()
+        if hasattr(self._mapping, "clear"):
+            self._mapping.clear()
+        else:
+            for key in list(self):
+                del self._mapping[key]
