@@ -90,6 +90,31 @@ STUB_ATTRS: dict[str, dict[str, tuple[Any, str]]] = {
     },
 }
 
+_PICK = "private attribute the zarr 2 tests read to pick their Zarr v2 or v3 branch"
+
+#: Private attributes of zarrflow classes that zarr 2's tests read directly; set on the
+#: classes in the test subprocess only (``"module:Class"`` -> name -> (value, reason)).
+STUB_CLASS_ATTRS: dict[str, dict[str, tuple[Any, str]]] = {
+    "zarrflow.storage.base:Store": {
+        "_store_version": (2, _PICK),
+        "_metadata_class": (
+            "<module zarrflow.meta>",
+            "zarr 2's tests decode a store's documents through its private _metadata_class; "
+            "zarrflow.meta has the same decode_*/encode_* functions",
+        ),
+    },
+    "zarrflow.core.array:Array": {
+        "_version": (2, _PICK),
+    },
+    "zarrflow.core.hierarchy:Group": {
+        "_version": (2, _PICK),
+    },
+}
+
+#: The suite runs with pickle decoding allowed: zarr 2 decodes the Pickle codec without
+#: asking, zarrflow only after an explicit opt-in (this environment variable is it).
+ENVIRONMENT = {"ZARRFLOW_ALLOW_PICKLE": "1"}
+
 EXCLUDED: dict[str, str] = {
     r"^test_storage_v3\.py": V3,
     r"V3\b|V3::|V3\[": V3,

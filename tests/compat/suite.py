@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.compat import exclusions
 from tests.oracles.zarr2 import ensure_zarr2_python
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -74,7 +75,7 @@ class FileResult:
 def run_file(name: str, suite: Path, timeout: float = 900, extra: list[str] | None = None) -> FileResult:
     """Run one copied zarr test file in a pytest subprocess and parse its JUnit XML."""
     junit = suite.parent.parent / f"{name}.xml"
-    env = dict(os.environ, ZARRFLOW_ZARR2_SUITE=str(suite), PYTHONPATH=str(REPO_ROOT))
+    env = dict(os.environ, **exclusions.ENVIRONMENT, ZARRFLOW_ZARR2_SUITE=str(suite), PYTHONPATH=str(REPO_ROOT))
     env.pop("PYTEST_XDIST_WORKER", None)
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "tests.compat.zarr_alias", "-c",
            str(suite.parent.parent / "pytest.ini"), "--rootdir", str(suite.parent.parent),
