@@ -77,6 +77,9 @@ def run_file(name: str, suite: Path, timeout: float = 900, extra: list[str] | No
     junit = suite.parent.parent / f"{name}.xml"
     env = dict(os.environ, **exclusions.ENVIRONMENT, ZARRFLOW_ZARR2_SUITE=str(suite), PYTHONPATH=str(REPO_ROOT))
     env.pop("PYTEST_XDIST_WORKER", None)
+    # no third-party plugins: e.g. zarr 3's entry point would import zarr.testing, i.e.
+    # zarrflow.testing, at start-up
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "tests.compat.zarr_alias", "-c",
            str(suite.parent.parent / "pytest.ini"), "--rootdir", str(suite.parent.parent),
            f"--junitxml={junit}", "-o", "junit_family=xunit1", str(suite / name), *(extra or [])]
@@ -92,7 +95,7 @@ def run_file(name: str, suite: Path, timeout: float = 900, extra: list[str] | No
         result.errors.append(f"no report (rc={proc.returncode})")
         return result
     for case in ET.parse(junit).getroot().iter("testcase"):
-        cid = f"{case.get('classname', '')}::{case.get('name', '')}"
+        cid = _nodeid(case.get("classname", ""), case.get("name", ""))
         children = {c.tag: c for c in case}
         if "failure" in children:
             msg = children["failure"].get("message", "")
@@ -110,6 +113,34 @@ def run_file(name: str, suite: Path, timeout: float = 900, extra: list[str] | No
         else:
             result.passed += 1
     return result
+
+
+def _nodeid(classname: str, name: str) -> str:
+    """``zarr.tests.test_core.TestArray`` + ``test_x[p]`` -> ``test_core.py::TestArray::test_x[p]``."""
+    parts = classname.split(".")
+    mod = next((i for i, p in enumerate(parts) if p.startswith("test_")), len(parts) - 1)
+    return "::".join([parts[mod] + ".py", *parts[mod + 1:], name])
+
+
+def record_open(results: list[FileResult], path: Path) -> None:
+    """Write every failure of ``results`` to ``path`` as the OPEN list (see open_failures.py)."""
+    lines = [
+        '"""Failures of zarr 2.18 suite against zarrflow that are not yet fixed nor analysed as',
+        "deliberate differences: open work, recorded by ``python -m tests.compat.suite --record``.",
+        "Each is run as a non-strict xfail, so CI fails on any *new* failure and a fixed one shows",
+        'up as XPASS; remove it from here when it passes."""',
+        "",
+        "OPEN: dict[str, str] = {",
+    ]
+    for r in results:
+        for f in r.failed + r.errors:
+            nodeid, _, msg = f.partition(": ")
+            if nodeid.endswith("::"):
+                continue  # a collection error: must be fixed, not recorded
+            msg = " ".join(msg.split())[:150]
+            lines.append(f"    {nodeid!r}: {msg!r},")
+    lines.append("}")
+    path.write_text("\n".join(lines) + "\n")
 
 
 def table(results: list[FileResult]) -> str:
@@ -136,10 +167,13 @@ if __name__ == "__main__":  # python -m tests.compat.suite [files...]
     from concurrent.futures import ThreadPoolExecutor
 
     suite_dir = prepare()
-    names = sys.argv[1:] or FILES
+    record = "--record" in sys.argv
+    names = [a for a in sys.argv[1:] if not a.startswith("--")] or FILES
     with ThreadPoolExecutor(int(os.environ.get("ZARR2_SUITE_JOBS", "2"))) as ex:
         results = list(ex.map(lambda n: run_file(n, suite_dir), names))
     for r in results:
         for f in r.failed + r.errors:
             print("FAIL", r.name, f)
     print(table(results))
+    if record:
+        record_open(results, Path(__file__).with_name("open_failures.py"))

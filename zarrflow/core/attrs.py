@@ -57,6 +57,10 @@ class Attributes(MutableMapping[str, Any]):
     def __getitem__(self, item: str) -> Any:
         return self.asdict()[item]
 
+    def _ipython_key_completions_(self) -> list[str]:
+        """Attribute names, for IPython's tab completion of ``attrs[...]``."""
+        return sorted(self.asdict())
+
     def __contains__(self, item: object) -> bool:
         return item in self.asdict()
 

@@ -283,7 +283,9 @@ def write(array: Array, indexer: Any, value: Any, fields: Any = None) -> None:
     check_no_multi_fields(fields)
     target_dtype = check_fields(fields, meta.dtype)
     sel_shape, shape = tuple(indexer.sel_shape), tuple(indexer.shape)
-    scalar = is_scalar(value, target_dtype) or (sel_shape == () and target_dtype.kind == "O")
+    # zarr 2 decides "one item" by the array's dtype, also when writing one field: a list
+    # written to an object field of a structured array is one item per element
+    scalar = is_scalar(value, meta.dtype) or (sel_shape == () and target_dtype.kind == "O")
     if scalar:
         value = coerce_scalar(value, target_dtype)
     elif sel_shape == ():

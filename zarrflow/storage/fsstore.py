@@ -149,7 +149,7 @@ class FSStore(Store):
         if not self.read_only and (create or check):
             try:
                 if create:
-                    self.fs.mkdir(self.path, create_parents=True)
+                    self.fs.makedirs(self.path, exist_ok=True)
                 if check:
                     if not self.fs.exists(self.path):
                         raise FileNotFoundError(self.path)

@@ -57,6 +57,11 @@ class KVStore(Store):
         """The wrapped mapping (what ``info`` reports as the store type)."""
         return self._mapping
 
+    @property
+    def map(self) -> MutableMapping[str, Any]:
+        """The wrapped mapping (zarr 2's name for :attr:`mapping`)."""
+        return self._mapping
+
     def __eq__(self, other: object) -> bool:
         """Equal to another KVStore whose mapping compares equal."""
         if not isinstance(other, Store):
