@@ -140,7 +140,11 @@ def test_getitems_gets_contexts() -> None:
     assert store.seen["0"] >= 1 and store.seen["1"] >= 1
 
 
-def test_list_into_object_field_is_one_item_per_element() -> None:
+def test_list_into_object_field_is_one_item_per_element(monkeypatch: pytest.MonkeyPatch) -> None:
+    import numcodecs.pickles
+
+    monkeypatch.setattr(numcodecs.pickles, "ALLOW_UNSAFE_PICKLE_DECODE", True, raising=False)
+    monkeypatch.setenv("ZARRFLOW_ALLOW_PICKLE", "1")
     dt = [("o", object), ("i", int)]
     z = zarrflow.create(2, dtype=dt, object_codec=zarrflow.codecs.Pickle(), allow_pickle=True)
     z["o"] = [b"e", b"f"]
