@@ -149,3 +149,16 @@ def test_list_into_object_field_is_one_item_per_element(monkeypatch: pytest.Monk
     z = zarrflow.create(2, dtype=dt, object_codec=zarrflow.codecs.Pickle(), allow_pickle=True)
     z["o"] = [b"e", b"f"]
     assert z[1]["o"] == b"f"
+
+
+class OldProtocol(ContextsRequired):
+    """A store whose getitems takes no ``contexts`` (zarrflow's earlier protocol)."""
+
+    def getitems(self, keys: Sequence[str]) -> dict:  # type: ignore[override]
+        return {k: self.d[k] for k in keys if k in self.d}
+
+
+def test_getitems_without_contexts_still_works() -> None:
+    z = zarrflow.zeros(10, chunks=5, store=OldProtocol())
+    z[:] = 1
+    assert (z[:] == 1).all()

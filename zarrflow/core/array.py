@@ -38,7 +38,7 @@ from zarrflow.core.info import InfoReporter, bytes_with_size, type_name
 from zarrflow.core.metadata import ARRAY_META_KEY, ATTRS_KEY, ArrayMetadata, get_codec, normalize_fill_value
 from zarrflow.errors import ArrayNotFoundError, ReadOnlyError, SynchronizerError, VindexInvalidSelectionError
 from zarrflow.storage import getsize, listdir, normalize_storage_path
-from zarrflow.storage.base import Store, contexts_for
+from zarrflow.storage.base import Store, getitems_with_contexts
 from zarrflow.storage.kvstore import KVStore, is_mapping_like
 
 
@@ -237,7 +237,7 @@ class Array(Node):
         keys = [self._chunk_key(c) for c in itertools.product(*(range(n) for n in self.cdata_shape))]
         for start in range(0, len(keys), 1024):
             batch = keys[start:start + 1024]
-            found = chunk_store.getitems(batch, contexts=contexts_for(batch))
+            found = getitems_with_contexts(chunk_store, batch)
             for key in batch:
                 h.update(found.get(key, b""))
         for key in (prefix + ARRAY_META_KEY, prefix + ATTRS_KEY):

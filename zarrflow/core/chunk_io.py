@@ -22,7 +22,7 @@ import numpy as np
 from zarrflow.core.indexing import BasicIndexer, ChunkProjection, check_fields, check_no_multi_fields
 from zarrflow.core.pool import run_all
 from zarrflow.core.sync import hold
-from zarrflow.storage.base import contexts_for
+from zarrflow.storage.base import getitems_with_contexts
 
 if TYPE_CHECKING:
     from zarrflow.core.array import Array
@@ -228,7 +228,7 @@ def _read_projections(array: Array, projections: Sequence[ChunkProjection], out:
                 n += len(groups[start])
                 start += 1
             wanted = [keys[i] for g in batch for i in g]
-            found = store.getitems(wanted, contexts=contexts_for(wanted))
+            found = getitems_with_contexts(store, wanted)
             run_all(lambda g: process_group(g, [found.get(keys[i]) for i in g]), batch, item_bytes=group_bytes)
         return
 

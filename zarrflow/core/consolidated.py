@@ -36,7 +36,7 @@ from zarrflow.storage.base import Store
 from zarrflow.storage.consolidated import ConsolidatedMetadataStore
 from zarrflow.storage.memory import MemoryStore
 from zarrflow.storage.normalize import normalize_store_arg
-from zarrflow.storage.base import contexts_for
+from zarrflow.storage.base import getitems_with_contexts
 
 __all__ = [
     "ConsolidatedMetadataStaleError",
@@ -109,7 +109,7 @@ def metadata_keys(store: Store, path: str = "") -> Iterator[str]:
 
 
 def _read_documents(store: Store, keys: list[str]) -> dict[str, Any]:
-    values = store.getitems(keys, contexts=contexts_for(keys))
+    values = getitems_with_contexts(store, keys)
     return {key: json_loads(values[key], key) for key in keys if key in values}
 
 

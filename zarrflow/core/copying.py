@@ -36,7 +36,7 @@ from zarrflow.storage.base import Store
 from zarrflow.storage.kvstore import KVStore, is_mapping_like
 from zarrflow.storage.memory import MemoryStore
 from zarrflow.storage.normalize import normalize_store_arg
-from zarrflow.storage.base import contexts_for
+from zarrflow.storage.base import getitems_with_contexts
 
 __all__ = ["copy", "copy_all", "copy_store"]
 
@@ -242,7 +242,7 @@ def copy_store(source: Any, dest: Any, source_path: str = "", dest_path: str = "
                 n_copied += 1
             if to_copy and not dry_run:
                 wanted = list(to_copy)
-                values = src.getitems(wanted, contexts=contexts_for(wanted))
+                values = getitems_with_contexts(src, wanted)
                 missing = [k for k in to_copy if k not in values]
                 if missing:
                     raise KeyError(f"key {missing[0]!r} vanished from the source store during the copy")

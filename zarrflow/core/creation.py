@@ -81,8 +81,9 @@ def _check_object_fill_value(fill_value: Any, dtype: np.dtype, object_codec: Any
     codec cannot encode (e.g. ``fill_value=5`` for ``dtype=str``) before anything is written."""
     if fill_value is None or not dtype.hasobject or object_codec is None:
         return
+    item = fill_value.item() if isinstance(fill_value, np.generic) else fill_value
     try:
-        object_codec.encode(np.array([fill_value], dtype=object))
+        object_codec.encode(np.array([item], dtype=object))
     except Exception as exc:
         raise ValueError(
             f"fill_value {fill_value!r} cannot be stored for an object array with codec "

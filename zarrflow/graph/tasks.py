@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from zarrflow.core.array import Array
-from zarrflow.storage.base import contexts_for
+from zarrflow.storage.base import getitems_with_contexts
 
 
 class ArrayRef(NamedTuple):
@@ -105,7 +105,7 @@ def copy_keys(source: Any, dest: Any, pairs: list[tuple[str, str]]) -> int:
     if not pairs:
         return 0
     wanted = [k for k, _ in pairs]
-    values = source.getitems(wanted, contexts=contexts_for(wanted))
+    values = getitems_with_contexts(source, wanted)
     missing = [k for k, _ in pairs if k not in values]
     if missing:
         raise KeyError(f"key {missing[0]!r} vanished from the source store during the copy")

@@ -13,6 +13,7 @@ any bytes-like object and always come back as ``bytes``.
 
 from __future__ import annotations
 
+import inspect
 import os
 
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
@@ -72,6 +73,32 @@ def contexts_for(keys: Sequence[str], meta_array: Any = None) -> Mapping[str, Co
     """The ``contexts=`` argument of ``getitems`` for ``keys``: one shared Context."""
     context: Context = {} if meta_array is None else {"meta_array": meta_array}
     return ConstantMap(keys, context)
+
+
+_TAKES_CONTEXTS: dict[type, bool] = {}
+
+
+def _takes_contexts(store: Any) -> bool:
+    """Whether ``type(store).getitems`` accepts ``contexts=`` (remembered per class)."""
+    cls = type(store)
+    known = _TAKES_CONTEXTS.get(cls)
+    if known is None:
+        try:
+            params = inspect.signature(cls.getitems).parameters.values()
+            known = any(p.name == "contexts" or p.kind is p.VAR_KEYWORD for p in params)
+        except (TypeError, ValueError):  # pragma: no cover - builtins without signatures
+            known = False
+        _TAKES_CONTEXTS[cls] = known
+    return known
+
+
+def getitems_with_contexts(store: Any, keys: Sequence[str], meta_array: Any = None) -> Mapping[str, Any]:
+    """``store.getitems(keys, contexts=...)`` as zarr 2.18 calls it, or
+    ``store.getitems(keys)`` for a store whose ``getitems`` takes no ``contexts``
+    (stores written for the older protocol keep working)."""
+    if _takes_contexts(store):
+        return store.getitems(keys, contexts=contexts_for(keys, meta_array))
+    return store.getitems(keys)
 
 
 def byte_view(value: Any) -> bytes | memoryview:

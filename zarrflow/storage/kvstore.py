@@ -20,10 +20,10 @@ _MAPPING_METHODS = ("__getitem__", "__setitem__", "__delitem__", "__contains__")
 
 def is_mapping_like(obj: Any) -> bool:
     """True for a MutableMapping, or an object that acts as one (item get/set/delete,
-    ``in``, and ``keys()`` or iteration), as zarr 2 accepts for stores."""
+    ``in`` and ``keys()``; a list, which has no keys, is not), as zarr 2 accepts for stores."""
     if isinstance(obj, MutableMapping):
         return True
-    return all(hasattr(obj, m) for m in _MAPPING_METHODS) and (hasattr(obj, "keys") or hasattr(obj, "__iter__"))
+    return all(hasattr(obj, m) for m in _MAPPING_METHODS) and callable(getattr(obj, "keys", None))
 
 
 class KVStore(Store):

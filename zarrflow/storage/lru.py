@@ -22,7 +22,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
 from typing import Any
 
-from zarrflow.storage.base import Store, byte_view, contexts_for
+from zarrflow.storage.base import Store, byte_view, getitems_with_contexts
 from zarrflow.storage.kvstore import KVStore
 from zarrflow.storage.paths import prefix_for
 
@@ -332,7 +332,7 @@ class LRUStoreCache(Store):
         if not todo:
             return out
         wanted = [k for k, _ in todo]
-        fetched = self._store.getitems(wanted, contexts=contexts if contexts is not None else contexts_for(wanted))
+        fetched = getitems_with_contexts(self._store, wanted)
         with self._mutex:
             keep = self._epoch == epoch
             for k, n in todo:
