@@ -42,7 +42,7 @@ def _restore_default_compressor():
 
 # --- CI guards its own strength -----------------------------------------------------------
 #: Skip reasons that mean an oracle or service was missing, not that a case does not apply.
-MISSING_DEPENDENCY = ("could not import", "needs moto", "needs zarr-python", "oracle venv has no",
+MISSING_DEPENDENCY = ("could not import", "needs moto", "needs zarr-python", "oracle venv",
                       "is not on PATH", "needs redis", "could not build", "not installed")
 
 

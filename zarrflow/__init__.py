@@ -7,8 +7,15 @@ the names below are zarr 2's public API. The engine (``zarrflow.core`` and
 
 __version__ = "0.1.0"
 
-from zarrflow import errors
+# numcodecs' codecs at top level (zarr.Blosc, zarr.Zlib, ...), first, as zarr 2 does, so
+# that the zarrflow names below win over any numcodecs name they share.
+# isort: off
+from zarrflow.codecs import *  # noqa: F403
+# isort: on
+from zarrflow import codecs, errors  # noqa: F401 - the zarr 2 module names
+from zarrflow import storage as _storage
 from zarrflow.copying import copy, copy_all, copy_store
+from zarrflow.core import store_init as _store_init
 from zarrflow.core.array import Array
 from zarrflow.core.consolidated import (
     check_consolidated,
@@ -43,23 +50,56 @@ from zarrflow.core.sync import ProcessSynchronizer, ThreadSynchronizer
 from zarrflow.core.tree import tree
 from zarrflow.errors import CopyError, MetadataError
 from zarrflow.storage import (
+    ABSStore,
     DBMStore,
+    DictStore,
     DirectoryStore,
     FSStore,
     KVStore,
     LMDBStore,
     LRUStoreCache,
     MemoryStore,
+    MongoDBStore,
+    N5FSStore,
     N5Store,
     NestedDirectoryStore,
     RedisStore,
     SQLiteStore,
+    TempStore,
     ZipStore,
 )
 from zarrflow.storage.consolidated import ConsolidatedMetadataStore
 
+# zarr 2's zarrflow.storage.init_array/init_group build array metadata (engine work), so
+# they are defined in core and published on the storage module here: storage never
+# imports core.
+_storage.init_array = _store_init.init_array
+_storage.init_group = _store_init.init_group
+
+from zarrflow import (  # noqa: E402, F401 - the zarr 2 module names, thin re-exports
+    attrs,
+    convenience,
+    core,
+    creation,
+    hierarchy,
+    indexing,
+    meta,
+    n5,
+    storage,
+    sync,
+    util,
+)
+
+#: zarr 2's flag for its experimental v3 API: zarrflow has none.
+v3_api_available = False
+
 __all__ = [
+    "ABSStore",
     "Array",
+    "DictStore",
+    "MongoDBStore",
+    "N5FSStore",
+    "TempStore",
     "DBMStore",
     "ConsolidatedMetadataStore",
     "CopyError",

@@ -8,6 +8,8 @@ from typing import Any
 from zarrflow.core.sync import hold
 from zarrflow.errors import ReadOnlyError
 from zarrflow.format import ATTRS_KEY, encode_attributes, parse_attributes
+from zarrflow.storage.base import Store
+from zarrflow.storage.kvstore import KVStore
 
 
 class Attributes(MutableMapping[str, Any]):
@@ -21,7 +23,8 @@ class Attributes(MutableMapping[str, Any]):
 
     def __init__(self, store: MutableMapping, key: str = ATTRS_KEY, read_only: bool = False,
                  cache: bool = True, synchronizer: Any = None, cached: dict | None = None):
-        self.store = store
+        # a plain mapping is wrapped (writes go through to it), as zarr 2 does
+        self.store = store if isinstance(store, Store) else KVStore(store)
         self.key = key
         self.read_only = read_only
         self.cache = cache
@@ -53,6 +56,10 @@ class Attributes(MutableMapping[str, Any]):
 
     def __getitem__(self, item: str) -> Any:
         return self.asdict()[item]
+
+    def _ipython_key_completions_(self) -> list[str]:
+        """Attribute names, for IPython's tab completion of ``attrs[...]``."""
+        return sorted(self.asdict())
 
     def __contains__(self, item: object) -> bool:
         return item in self.asdict()

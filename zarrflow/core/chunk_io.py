@@ -24,10 +24,12 @@ from zarrflow.core.indexing import (
     ChunkProjection,
     check_fields,
     check_no_multi_fields,
+    is_scalar,
 )
 from zarrflow.core.pool import run_all
 from zarrflow.core.slabs import chunk_slabs
 from zarrflow.core.sync import hold
+from zarrflow.storage.base import getitems_with_contexts
 
 if TYPE_CHECKING:
     from zarrflow.core.layout import ArrayLayout
@@ -42,17 +44,6 @@ _DELETE = object()  # marker: the chunk equals the fill value and is not stored
 
 
 # --- value preparation -------------------------------------------------------------------
-
-
-def is_scalar(value: Any, dtype: np.dtype) -> bool:
-    """True when ``value`` is one item of ``dtype`` (zarr 2's rule, incl. object items)."""
-    if np.isscalar(value):
-        return True
-    if hasattr(value, "shape") and value.shape == ():
-        return True
-    if isinstance(value, tuple) and dtype.names and len(value) == len(dtype.names):
-        return True
-    return dtype.kind == "O" and not isinstance(value, np.ndarray)
 
 
 def coerce_value(value: Any, dtype: np.dtype) -> np.ndarray:
@@ -232,7 +223,8 @@ def _read_projections(layout: ArrayLayout, projections: Sequence[ChunkProjection
                 batch.append(groups[start])
                 n += len(groups[start])
                 start += 1
-            found = store.getitems([keys[i] for g in batch for i in g])
+            wanted = [keys[i] for g in batch for i in g]
+            found = getitems_with_contexts(store, wanted)
             run_all(lambda g: process_group(g, [found.get(keys[i]) for i in g]), batch, item_bytes=group_bytes)  # noqa: B023 - used before the loop moves on
         return
 
@@ -287,7 +279,9 @@ def write(layout: ArrayLayout, indexer: Any, value: Any, fields: Any = None) -> 
     check_no_multi_fields(fields)
     target_dtype = check_fields(fields, meta.dtype)
     sel_shape, shape = tuple(indexer.sel_shape), tuple(indexer.shape)
-    scalar = is_scalar(value, target_dtype) or (sel_shape == () and target_dtype.kind == "O")
+    # zarr 2 decides "one item" by the array's dtype, also when writing one field: a list
+    # written to an object field of a structured array is one item per element
+    scalar = is_scalar(value, meta.dtype) or (sel_shape == () and target_dtype.kind == "O")
     if scalar:
         value = coerce_scalar(value, target_dtype)
     elif sel_shape == ():

@@ -32,7 +32,7 @@ from zarrflow.format import (
     json_loads,
 )
 from zarrflow.storage import contains_array, normalize_storage_path
-from zarrflow.storage.base import Store
+from zarrflow.storage.base import Store, getitems_with_contexts
 from zarrflow.storage.consolidated import ConsolidatedMetadataStore
 from zarrflow.storage.memory import MemoryStore
 from zarrflow.storage.normalize import normalize_store_arg
@@ -108,7 +108,7 @@ def metadata_keys(store: Store, path: str = "") -> Iterator[str]:
 
 
 def _read_documents(store: Store, keys: list[str]) -> dict[str, Any]:
-    values = store.getitems(keys)
+    values = getitems_with_contexts(store, keys)
     return {key: json_loads(values[key], key) for key in keys if key in values}
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import builtins
 import math
 import re
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -37,8 +37,8 @@ from zarrflow.core.hierarchy import Group, group
 from zarrflow.core.slabs import chunk_slabs
 from zarrflow.errors import CopyError
 from zarrflow.storage import normalize_storage_path
-from zarrflow.storage.base import Store
-from zarrflow.storage.kvstore import KVStore
+from zarrflow.storage.base import Store, getitems_with_contexts
+from zarrflow.storage.kvstore import KVStore, is_mapping_like
 from zarrflow.storage.memory import MemoryStore
 from zarrflow.storage.normalize import normalize_store_arg
 
@@ -108,7 +108,7 @@ def log_summary(log: LogWriter, dry_run: bool, n_copied: int, n_skipped: int, n_
 def open_store(store: Any, mode: str) -> Store:
     """The Store a copy reads (mode 'r') or writes (mode 'a'): a Store, any mapping (a
     read-only one is copied into a read-only KVStore), or a path/URL."""
-    if isinstance(store, Mapping) and not isinstance(store, (Store, MutableMapping)):
+    if isinstance(store, Mapping) and not isinstance(store, Store) and not is_mapping_like(store):
         store = KVStore(dict(store), read_only=True)
     return normalize_store_arg(store, mode=mode, default=MemoryStore)
 
@@ -202,7 +202,8 @@ def copy_store(source: Any, dest: Any, source_path: str = "", dest_path: str = "
                 to_copy[key] = dest_key
                 n_copied += 1
             if to_copy and not dry_run:
-                values = src.getitems(list(to_copy))
+                wanted = list(to_copy)
+                values = getitems_with_contexts(src, wanted)
                 missing = [k for k in to_copy if k not in values]
                 if missing:
                     raise KeyError(f"key {missing[0]!r} vanished from the source store during the copy")

@@ -7,10 +7,12 @@ remove what was there.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 from numcodecs.abc import Codec
+from numcodecs.registry import codec_registry
 
 import zarrflow.storage as storage
 from zarrflow.core.array import Array
@@ -62,13 +64,83 @@ def _normalize_compressor(compressor: Any, shape: tuple[int, ...]) -> Any:
         return None  # a 0-d array holds one item: nothing to compress
     if compressor == "default":
         return storage.default_compressor
-    if compressor is None or compressor == "none":
-        return None
+    if compressor is None or compressor == "none" or (isinstance(compressor, (list, tuple)) and not compressor):
+        return None  # zarr 2 treats any empty compressor as none
     if isinstance(compressor, dict):
         return get_codec(compressor, key="compressor")
     if not isinstance(compressor, Codec) and not hasattr(compressor, "get_config"):
         raise BadCompressorError(f"compressor must be a numcodecs codec, got {compressor!r}")
     return compressor
+
+
+def _filter_codec(f: Any, index: int) -> Codec:
+    """One entry of ``filters=``: a codec, or a codec config dict; anything else is refused
+    with an error naming it."""
+    if isinstance(f, dict):
+        return get_codec(f, key="filters")
+    if not hasattr(f, "get_config"):
+        raise ValueError(f"filters[{index}] must be a numcodecs codec or a codec config dict, got {f!r}")
+    return f
+
+
+def _check_object_fill_value(fill_value: Any, dtype: np.dtype, object_codec: Any) -> None:
+    """An object array's fill value is stored encoded by its object codec: refuse one the
+    codec cannot encode (e.g. ``fill_value=5`` for ``dtype=str``) before anything is written."""
+    if fill_value is None or not dtype.hasobject or object_codec is None:
+        return
+    item = fill_value.item() if isinstance(fill_value, np.generic) else fill_value
+    try:
+        object_codec.encode(np.array([item], dtype=object))
+    except Exception as exc:
+        raise ValueError(
+            f"fill_value {fill_value!r} cannot be stored for an object array with codec "
+            f"{object_codec.codec_id!r}: {exc}"
+        ) from exc
+
+
+def compression_kwargs(compressor: Any, fill_value: Any, kwargs: dict[str, Any]) -> tuple[Any, Any]:
+    """h5py-style arguments, as zarr 2 accepts them: ``compression`` (a codec id such as
+    ``'zlib'``, a codec, ``None``/``'none'`` or ``'default'``) with ``compression_opts``
+    (one argument, a tuple of arguments or a dict of keyword arguments), and
+    ``fillvalue``. They are removed from ``kwargs``; ``compressor`` wins over
+    ``compression`` (with a warning, as in zarr 2). Returns ``(compressor, fill_value)``."""
+    if compressor != "default":
+        for name in ("compression", "compression_opts"):
+            if name in kwargs:
+                warnings.warn(f"{name!r} keyword argument overridden by 'compressor'", stacklevel=3)
+                del kwargs[name]
+    elif "compression" in kwargs:
+        compression = kwargs.pop("compression")
+        opts = kwargs.pop("compression_opts", None)
+        if compression is None or compression == "none":
+            compressor = None
+        elif compression == "default":
+            compressor = "default"
+        elif isinstance(compression, str):
+            codec_cls = codec_registry.get(compression)
+            if codec_cls is None:
+                raise ValueError(f"compression {compression!r} is not a known codec id; known: "
+                                 f"{sorted(codec_registry)}")
+            try:
+                if isinstance(opts, dict):
+                    compressor = codec_cls(**opts)
+                elif isinstance(opts, (list, tuple)):
+                    compressor = codec_cls(*opts)
+                elif opts is None:
+                    compressor = codec_cls()
+                else:
+                    compressor = codec_cls(opts)
+            except Exception as exc:
+                raise ValueError(f"compression_opts {opts!r} are not valid for codec {compression!r}: {exc}") from exc
+        elif hasattr(compression, "get_config"):
+            compressor = compression
+        else:
+            raise ValueError(f"bad value for compression: {compression!r}")
+    elif "compression_opts" in kwargs:
+        raise ValueError(f"compression_opts {kwargs['compression_opts']!r} given without compression")
+    if "fillvalue" in kwargs:
+        fill_value = kwargs.pop("fillvalue")
+    return compressor, fill_value
 
 
 def build_array_metadata(
@@ -91,7 +163,8 @@ def build_array_metadata(
     fill_value = normalize_fill_value(fill_value, dtype)
     dimension_separator = normalize_dimension_separator(dimension_separator)
     compressor = _normalize_compressor(compressor, shape)
-    filter_codecs = [get_codec(f, key="filters") if isinstance(f, dict) else f for f in (filters or [])]
+    filter_codecs = [_filter_codec(f, i) for i, f in enumerate(filters or [])]
+    _check_object_fill_value(fill_value, dtype, object_codec)
     if object_codec is not None and not (filter_codecs and filter_codecs[0].get_config() == object_codec.get_config()):
         filter_codecs.insert(0, object_codec)
     return ArrayMetadata(
@@ -195,6 +268,7 @@ def create(
     MutableMapping. Arrays created here with a Pickle object codec may decode it;
     pass ``allow_pickle`` to override.
     """
+    compressor, fill_value = compression_kwargs(compressor, fill_value, kwargs)
     if kwargs:
         raise TypeError(f"create() got unexpected keyword arguments {sorted(kwargs)}")
     store = normalize_store_arg(store, mode="w" if overwrite else "a", storage_options=storage_options,
@@ -358,6 +432,7 @@ def open_array(
     create if missing (default); 'w' create, replacing what was there; 'w-'/'x'
     create, fail if anything exists.
     """
+    compressor, fill_value = compression_kwargs(compressor, fill_value, kwargs)
     if kwargs:
         raise TypeError(f"open_array() got unexpected keyword arguments {sorted(kwargs)}")
     if mode not in _MODES:

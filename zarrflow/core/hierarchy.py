@@ -266,7 +266,12 @@ class Group(Node, MutableMapping):
         path = self._item_path(name)
         if overwrite or not contains_group(self._store, path):
             self._check_writable()
-            init_group(self._store, path=path, overwrite=overwrite, chunk_store=self._chunk_store)
+            try:
+                init_group(self._store, path=path, overwrite=overwrite, chunk_store=self._chunk_store)
+            except ContainsGroupError:
+                # another writer (thread, process) created it between the check and here
+                if overwrite or not contains_group(self._store, path):
+                    raise
         return Group(self._store, path=path, **self._member_kwargs())
 
     def require_groups(self, *names: str) -> tuple[Group, ...]:

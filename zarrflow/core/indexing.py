@@ -116,6 +116,25 @@ def is_basic_selection(selection: Any) -> bool:
 
 
 
+def is_scalar(value: Any, dtype: np.dtype) -> bool:
+    """True when ``value`` is one item of ``dtype`` (zarr 2's rule, incl. object items)."""
+    if np.isscalar(value):
+        return True
+    if hasattr(value, "shape") and value.shape == ():
+        return True
+    if isinstance(value, tuple) and dtype.names and len(value) == len(dtype.names):
+        return True
+    return dtype.kind == "O" and not isinstance(value, np.ndarray)
+
+
+def is_contiguous_selection(selection: Any) -> bool:
+    """True if every item is an integer array, a step-1 slice or Ellipsis (zarr 2's helper)."""
+    return all(
+        is_integer_array(s) or (isinstance(s, slice) and s.step in (None, 1)) or s is Ellipsis
+        for s in ensure_tuple(selection)
+    )
+
+
 def is_pure_fancy_indexing(selection: Any, ndim: int) -> bool:
     """True if ``selection`` holds only integers and integer arrays/lists, at least one
     array, one item per axis (zarr 2.18: ``Array.__getitem__`` sends it to vindex)."""

@@ -19,6 +19,7 @@ import numpy as np
 from zarrflow.core import chunk_io
 from zarrflow.core.indexing import BasicIndexer
 from zarrflow.core.layout import ArrayLayout
+from zarrflow.storage.base import getitems_with_contexts
 
 __all__ = ["apply_block", "apply_slices", "collect", "copy_keys", "copy_region", "layout_of", "read_block",
            "write_block"]
@@ -92,7 +93,8 @@ def copy_keys(source: Any, dest: Any, pairs: list[tuple[str, str]]) -> int:
     pairs = list(pairs)
     if not pairs:
         return 0
-    values = source.getitems([k for k, _ in pairs])
+    wanted = [k for k, _ in pairs]
+    values = getitems_with_contexts(source, wanted)
     missing = [k for k, _ in pairs if k not in values]
     if missing:
         raise KeyError(f"key {missing[0]!r} vanished from the source store during the copy")

@@ -2,6 +2,11 @@
 
 ``default_compressor`` is read at array-creation time, so assigning it (as the
 zarr tutorial shows) changes the compressor of arrays created afterwards.
+
+``init_array`` and ``init_group`` (zarr 2's helpers that write a new node's metadata)
+build array metadata, which is the engine's job: they are defined in
+``zarrflow.core.store_init`` and published here by ``zarrflow/__init__.py``, so the
+storage layer itself never imports core.
 """
 
 from numcodecs import Blosc
@@ -24,6 +29,7 @@ from zarrflow.storage.lmdb import LMDBStore  # noqa: E402
 from zarrflow.storage.lru import LRUStoreCache  # noqa: E402
 from zarrflow.storage.memory import MemoryStore  # noqa: E402
 from zarrflow.storage.n5 import N5Store  # noqa: E402
+from zarrflow.storage.n5fs import N5FSStore  # noqa: E402
 from zarrflow.storage.normalize import normalize_store_arg, store_from_path  # noqa: E402
 from zarrflow.storage.paths import (  # noqa: E402
     join_path,
@@ -33,10 +39,24 @@ from zarrflow.storage.paths import (  # noqa: E402
 )
 from zarrflow.storage.redis import RedisStore  # noqa: E402
 from zarrflow.storage.sqlite import SQLiteStore  # noqa: E402
+from zarrflow.storage.temp import TempStore, atexit_rmglob, atexit_rmtree  # noqa: E402
+from zarrflow.storage.unavailable import ABSStore, MongoDBStore  # noqa: E402
 from zarrflow.storage.zip import ZipStore  # noqa: E402
 
 __all__ = [
+    "ABSStore",
+    "BaseStore",
     "ConsolidatedMetadataStore",
+    "DictStore",
+    "MongoDBStore",
+    "TempStore",
+    "array_meta_key",
+    "attrs_key",
+    "atexit_rmglob",
+    "atexit_rmtree",
+    "group_meta_key",
+    "init_array",
+    "init_group",
     "DBMStore",
     "DirectoryStore",
     "FSStore",
@@ -44,6 +64,7 @@ __all__ = [
     "LMDBStore",
     "LRUStoreCache",
     "MemoryStore",
+    "N5FSStore",
     "N5Store",
     "NestedDirectoryStore",
     "RedisStore",
@@ -72,6 +93,19 @@ array_meta_key = ARRAY_META_KEY
 group_meta_key = GROUP_META_KEY
 #: Key of a node's attributes, relative to its path (zarr 2's name).
 attrs_key = ATTRS_KEY
+#: zarr 2's name of the store base class.
+BaseStore = Store
+
+
+class DictStore(MemoryStore):
+    """zarr 2's deprecated alias of :class:`MemoryStore` (it warns, as zarr 2 does)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        import warnings  # noqa: PLC0415
+
+        warnings.warn("DictStore has been renamed MemoryStore in 2.4.0 and will be removed in the future. "
+                      "Please use MemoryStore.", DeprecationWarning, stacklevel=2)
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
 
 def listdir(store: Store | MutableMapping, path: str = "") -> list[str]:
@@ -99,6 +133,6 @@ def contains_array(store: Store | MutableMapping, path: str = "") -> bool:
     return prefix_for(path) + array_meta_key in store
 
 
-def contains_group(store: Store | MutableMapping, path: str = "") -> bool:
+def contains_group(store: Store | MutableMapping, path: str = "", explicit_only: bool = True) -> bool:
     """True when ``path`` holds a group (has ``<path>/.zgroup``)."""
     return prefix_for(path) + group_meta_key in store

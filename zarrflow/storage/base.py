@@ -13,10 +13,11 @@ any bytes-like object and always come back as ``bytes``.
 
 from __future__ import annotations
 
+import inspect
 import os
-from collections.abc import Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -26,6 +27,77 @@ from zarrflow.storage.paths import normalize_key, normalize_storage_path, prefix
 __all__ = ["Store", "byte_view", "ensure_bytes"]
 
 _DIMENSION_SEPARATORS = (None, ".", "/")
+
+
+class Context(TypedDict, total=False):
+    """Per-key information given to ``Store.getitems(keys, contexts=...)`` (zarr 2.18's
+    store protocol). All keys are optional: ``meta_array`` is an array-like whose type
+    the caller prefers for decoded data."""
+
+    meta_array: Any
+
+
+class ConstantMap(Mapping[Any, Any]):
+    """A read-only mapping of each key in ``keys`` to the one ``constant``."""
+
+    def __init__(self, keys: Iterable[Any], constant: Any) -> None:
+        self._keys = tuple(keys)
+        self._key_set = frozenset(self._keys)
+        self._constant = constant
+
+    def __getitem__(self, key: Any) -> Any:
+        """``constant`` for a known key, else KeyError."""
+        if key not in self._key_set:
+            raise KeyError(key)
+        return self._constant
+
+    def __iter__(self) -> Iterator[Any]:
+        """The keys, in the order given."""
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        """Number of keys."""
+        return len(self._keys)
+
+    def __contains__(self, key: object) -> bool:
+        """Whether ``key`` is one of the keys."""
+        return key in self._key_set
+
+    def __repr__(self) -> str:
+        """``ConstantMap: {...}``."""
+        return f"ConstantMap: {dict(self)!r}"
+
+
+def contexts_for(keys: Sequence[str], meta_array: Any = None) -> Mapping[str, Context]:
+    """The ``contexts=`` argument of ``getitems`` for ``keys``: one shared Context."""
+    context: Context = {} if meta_array is None else {"meta_array": meta_array}
+    return ConstantMap(keys, context)
+
+
+_TAKES_CONTEXTS: dict[type, bool] = {}
+
+
+def _takes_contexts(store: Any) -> bool:
+    """Whether ``type(store).getitems`` accepts ``contexts=`` (remembered per class)."""
+    cls = type(store)
+    known = _TAKES_CONTEXTS.get(cls)
+    if known is None:
+        try:
+            params = inspect.signature(cls.getitems).parameters.values()
+            known = any(p.name == "contexts" or p.kind is p.VAR_KEYWORD for p in params)
+        except (TypeError, ValueError):  # pragma: no cover - builtins without signatures
+            known = False
+        _TAKES_CONTEXTS[cls] = known
+    return known
+
+
+def getitems_with_contexts(store: Any, keys: Sequence[str], meta_array: Any = None) -> Mapping[str, Any]:
+    """``store.getitems(keys, contexts=...)`` as zarr 2.18 calls it, or
+    ``store.getitems(keys)`` for a store whose ``getitems`` takes no ``contexts``
+    (stores written for the older protocol keep working)."""
+    if _takes_contexts(store):
+        return store.getitems(keys, contexts=contexts_for(keys, meta_array))
+    return store.getitems(keys)
 
 
 def byte_view(value: Any) -> bytes | memoryview:
@@ -213,8 +285,13 @@ class Store(MutableMapping[str, bytes]):
 
     # --- batches ------------------------------------------------------------------------
 
-    def getitems(self, keys: Sequence[str]) -> dict[str, bytes]:
-        """Values for ``keys`` as a dict keyed as given; missing keys are left out."""
+    def getitems(self, keys: Sequence[str], *, contexts: Mapping[str, Any] | None = None) -> dict[str, bytes]:
+        """Values for ``keys`` as a dict keyed as given; missing keys are left out.
+
+        ``contexts`` is zarr 2.18's store protocol: a mapping of each key to a
+        :class:`Context` (e.g. ``meta_array``). The engine always passes one (so stores
+        written for zarr 2.18, whose ``getitems`` requires it, work); zarrflow's own
+        stores accept it and need nothing from it."""
         out: dict[str, bytes] = {}
         for key in keys:
             try:

@@ -148,7 +148,7 @@ class FSStore(Store):
         if not self.read_only and (create or check):
             try:
                 if create:
-                    self.fs.mkdir(self.path, create_parents=True)
+                    self.fs.makedirs(self.path, exist_ok=True)
                 if check:
                     if not self.fs.exists(self.path):
                         raise FileNotFoundError(self.path)
@@ -361,7 +361,7 @@ class FSStore(Store):
 
     # --- batches ------------------------------------------------------------------------
 
-    def getitems(self, keys: Sequence[str]) -> dict[str, bytes]:
+    def getitems(self, keys: Sequence[str], *, contexts: Mapping[str, Any] | None = None) -> dict[str, bytes]:
         """Values of ``keys`` (missing ones left out) in one concurrent ``fs.cat``.
 
         Any error other than a missing key raises StoreError naming the key.

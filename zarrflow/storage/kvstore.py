@@ -13,7 +13,17 @@ from typing import Any
 
 from zarrflow.storage.base import Store, check_dimension_separator, ensure_bytes
 
-__all__ = ["KVStore", "as_store"]
+__all__ = ["KVStore", "as_store", "is_mapping_like"]
+
+_MAPPING_METHODS = ("__getitem__", "__setitem__", "__delitem__", "__contains__")
+
+
+def is_mapping_like(obj: Any) -> bool:
+    """True for a MutableMapping, or an object that acts as one (item get/set/delete,
+    ``in`` and ``keys()``; a list, which has no keys, is not), as zarr 2 accepts for stores."""
+    if isinstance(obj, MutableMapping):
+        return True
+    return all(hasattr(obj, m) for m in _MAPPING_METHODS) and callable(getattr(obj, "keys", None))
 
 
 class KVStore(Store):
@@ -33,7 +43,7 @@ class KVStore(Store):
         read_only: bool = False,
         dimension_separator: str | None = None,
     ) -> None:
-        if not isinstance(mapping, MutableMapping):
+        if not is_mapping_like(mapping):
             raise TypeError(f"KVStore wraps a MutableMapping, got {type(mapping).__name__}")
         self._mapping = mapping
         self._read_only = bool(read_only)
@@ -45,6 +55,11 @@ class KVStore(Store):
     @property
     def mapping(self) -> MutableMapping[str, Any]:
         """The wrapped mapping (what ``info`` reports as the store type)."""
+        return self._mapping
+
+    @property
+    def map(self) -> MutableMapping[str, Any]:
+        """The wrapped mapping (zarr 2's name for :attr:`mapping`)."""
         return self._mapping
 
     def __eq__(self, other: object) -> bool:
@@ -89,16 +104,23 @@ class KVStore(Store):
 
     def __iter__(self) -> Iterator[str]:
         """The mapping's str keys, sorted (a snapshot)."""
-        return iter(sorted(k for k in list(self._mapping) if isinstance(k, str)))
+        keys = self._mapping.keys() if hasattr(self._mapping, "keys") else self._mapping
+        return iter(sorted(k for k in list(keys) if isinstance(k, str)))
 
     def __len__(self) -> int:
         """Number of keys in the mapping."""
-        return len(self._mapping)
+        if hasattr(self._mapping, "__len__"):
+            return len(self._mapping)
+        return sum(1 for _ in self)
 
     def clear(self) -> None:
         """Remove every key from the mapping."""
         self._check_writeable("")
-        self._mapping.clear()
+        if hasattr(self._mapping, "clear"):
+            self._mapping.clear()
+        else:
+            for key in list(self):
+                del self._mapping[key]
 
 
 def as_store(store: Any, *, what: str = "store", read_only: bool = False) -> Store:
@@ -110,6 +132,6 @@ def as_store(store: Any, *, what: str = "store", read_only: bool = False) -> Sto
     """
     if isinstance(store, Store):
         return store
-    if isinstance(store, MutableMapping):
+    if is_mapping_like(store):
         return KVStore(store, read_only=read_only)
     raise TypeError(f"{what} must be a Store or a MutableMapping, got {type(store).__name__}")

@@ -230,7 +230,7 @@ class LMDBStore(Store):
 
     # --- batches ------------------------------------------------------------------------------------
 
-    def getitems(self, keys: Sequence[str]) -> dict[str, bytes]:
+    def getitems(self, keys: Sequence[str], *, contexts: Mapping[str, Any] | None = None) -> dict[str, bytes]:
         """Values for ``keys`` (keyed as given), missing ones left out, in one read transaction."""
         bkeys = [(k, self._bkey(self._normalize_key(k), k)) for k in keys]
         out: dict[str, bytes] = {}

@@ -22,7 +22,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
 from typing import Any
 
-from zarrflow.storage.base import Store, byte_view
+from zarrflow.storage.base import Store, byte_view, getitems_with_contexts
 from zarrflow.storage.kvstore import as_store
 from zarrflow.storage.paths import prefix_for
 
@@ -309,7 +309,7 @@ class LRUStoreCache(Store):
 
     # --- batches -----------------------------------------------------------------------------------
 
-    def getitems(self, keys: Sequence[str]) -> dict[str, bytes]:
+    def getitems(self, keys: Sequence[str], *, contexts: Mapping[str, Any] | None = None) -> dict[str, bytes]:
         """Cached values, plus the rest fetched with one ``getitems`` on the store."""
         keyed = [(k, self._normalize_key(k)) for k in keys]
         out: dict[str, bytes] = {}
@@ -328,7 +328,8 @@ class LRUStoreCache(Store):
             epoch = self._epoch
         if not todo:
             return out
-        fetched = self._store.getitems([k for k, _ in todo])
+        wanted = [k for k, _ in todo]
+        fetched = getitems_with_contexts(self._store, wanted)
         with self._mutex:
             keep = self._epoch == epoch
             for k, n in todo:

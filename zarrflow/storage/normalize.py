@@ -8,13 +8,13 @@ paths), and any other MutableMapping is wrapped in a :class:`KVStore`.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable
 from typing import Any
 
 from zarrflow.storage.base import Store
 from zarrflow.storage.directory import DirectoryStore
 from zarrflow.storage.fsstore import FSStore
-from zarrflow.storage.kvstore import as_store
+from zarrflow.storage.kvstore import as_store, is_mapping_like
 from zarrflow.storage.memory import MemoryStore
 from zarrflow.storage.n5 import N5Store
 from zarrflow.storage.zip import ZipStore
@@ -84,7 +84,7 @@ def normalize_store_arg(
         return store
     if isinstance(store, (str, os.PathLike)):
         return store_from_path(os.fsdecode(store), mode=mode, storage_options=storage_options)
-    if isinstance(store, MutableMapping):
+    if is_mapping_like(store):
         return as_store(store, read_only=mode == "r")
     raise TypeError(
         f"store must be None, a path, a Store or a MutableMapping, got {type(store).__module__}.{type(store).__qualname__}"

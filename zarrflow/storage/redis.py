@@ -198,7 +198,7 @@ class RedisStore(Store):
 
     # --- batches ----------------------------------------------------------------------------
 
-    def getitems(self, keys: Sequence[str]) -> dict[str, bytes]:
+    def getitems(self, keys: Sequence[str], *, contexts: Mapping[str, Any] | None = None) -> dict[str, bytes]:
         """Values for ``keys`` (keyed as given) with one MGET; missing keys are left out."""
         keys = list(keys)
         if not keys:

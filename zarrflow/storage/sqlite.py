@@ -195,7 +195,7 @@ class SQLiteStore(Store):
 
     # --- batches ------------------------------------------------------------------------------------
 
-    def getitems(self, keys: Sequence[str]) -> dict[str, bytes]:
+    def getitems(self, keys: Sequence[str], *, contexts: Mapping[str, Any] | None = None) -> dict[str, bytes]:
         """Values for ``keys`` (keyed as given), missing ones left out, in one read transaction."""
         nkeys = [(k, self._normalize_key(k)) for k in keys]
         if not nkeys:

@@ -214,7 +214,7 @@ class ZipStore(Store):
 
     # --- batches ------------------------------------------------------------------------------
 
-    def getitems(self, keys: Sequence[str]) -> dict[str, bytes]:
+    def getitems(self, keys: Sequence[str], *, contexts: Mapping[str, Any] | None = None) -> dict[str, bytes]:
         """Values for ``keys`` (keyed as given), missing ones left out, under one lock."""
         nkeys = [(k, self._normalize_key(k)) for k in keys]
         out: dict[str, bytes] = {}
