@@ -1,0 +1,13 @@
+"""The list of subcommands of the ``zarrflow`` command (one module each)."""
+
+from __future__ import annotations
+
+import click
+
+__all__ = ["all_commands"]
+
+
+def all_commands() -> list[click.Command]:
+    """Every subcommand, in the order ``zarrflow --help`` lists them."""
+    found: list[click.Command] = []
+    return found
