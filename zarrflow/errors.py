@@ -158,6 +158,10 @@ class SynchronizerError(ZarrflowError, RuntimeError):
     """A synchronizer cannot provide working locks here."""
 
 
+class RechunkPlanError(ZarrflowError, ValueError):
+    """A rechunk cannot be planned as asked (the message says what to change)."""
+
+
 class MisalignedWriteError(ZarrflowError, ValueError):
     """Blocks of a parallel write would share target chunks and nothing may arbitrate
     (no regrouping allowed, no synchronizer): refused rather than racing."""

@@ -96,7 +96,9 @@ def _fill_value(layout: ArrayLayout, fields: Any) -> Any:
     return fv
 
 
-def _new_chunk(layout: ArrayLayout) -> np.ndarray:
+def new_chunk(layout: ArrayLayout) -> np.ndarray:
+    """A full-shape chunk of ``layout``'s array holding its fill value (zeros, or
+    empty objects, when it has none), laid out in the array's order."""
     meta = layout.metadata
     if meta.fill_value is None:
         if meta.dtype.kind == "O":
@@ -105,7 +107,8 @@ def _new_chunk(layout: ArrayLayout) -> np.ndarray:
     return np.full(meta.chunks, meta.fill_value, dtype=meta.dtype, order=meta.order)
 
 
-def _is_fill(chunk: np.ndarray, fill: Any) -> bool:
+def is_fill_chunk(chunk: np.ndarray, fill: Any) -> bool:
+    """True when every item of ``chunk`` equals ``fill`` (NaN matching NaN)."""
     if fill is None:
         return False
     try:
@@ -321,7 +324,7 @@ def _write_projections(layout: ArrayLayout, projections: Sequence[ChunkProjectio
     expand = tuple(np.newaxis if a in drop_axes else slice(None) for a in range(len(meta.shape))) if drop_axes else None
 
     def finish(key: str, chunk: np.ndarray) -> Any:
-        if skip_empty and _is_fill(chunk, fill):
+        if skip_empty and is_fill_chunk(chunk, fill):
             return _DELETE
         return codec.encode(chunk, key)
 
@@ -345,7 +348,7 @@ def _write_projections(layout: ArrayLayout, projections: Sequence[ChunkProjectio
                 v = chunk_value(p)
                 if v.shape == meta.chunks:
                     return finish(key, v)
-            chunk = _new_chunk(layout)
+            chunk = new_chunk(layout)
             _assign(chunk, p.chunk_selection, chunk_value(p))
             return finish(key, chunk)
         return None  # partial chunk: read-modify-write (its lock is held by the caller)
@@ -355,7 +358,7 @@ def _write_projections(layout: ArrayLayout, projections: Sequence[ChunkProjectio
         try:
             cdata = store[key]
         except KeyError:
-            chunk = _new_chunk(layout)
+            chunk = new_chunk(layout)
         else:
             chunk = codec.decode(cdata, key)
             if not chunk.flags.writeable:
@@ -442,4 +445,5 @@ def _plain_region(selection: Any, shape: tuple[int, ...]) -> tuple[slice, ...] |
     return tuple(out)
 
 
-__all__ = ["read", "write", "write_from_lazy", "coerce_value", "coerce_scalar", "is_scalar", "is_lazy_array"]
+__all__ = ["read", "write", "write_from_lazy", "coerce_value", "coerce_scalar", "is_scalar", "is_lazy_array",
+           "new_chunk", "is_fill_chunk"]

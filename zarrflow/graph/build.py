@@ -175,3 +175,21 @@ def array_copy_graph(raw: list[tuple[Any, Any, list[tuple[str, str]]]],
     for i, (source, dest, region) in enumerate(recode):
         layer[(name, "recode", i)] = (tasks.copy_region, source, dest, region)
     return _finish(name, layer)
+
+
+@_without_gc
+def rechunk_graph(source: ArrayLayout, target: ArrayLayout, blocks: list[tuple[int, tuple[slice, ...]]],
+                  read_batch: int, record_store: Any, record_keys: list[str]) -> Delayed:
+    """One ``rechunk_block`` task per ``(task number, region)`` of a rechunk stage; the
+    final task returns the summed ``(bytes read, bytes written, stored read, stored
+    written)``."""
+    token = tokenize(store_identity(source.store), source.path, source.metadata.to_json(),
+                     store_identity(target.store), target.path, target.metadata.to_json(), blocks, read_batch)
+    name = "zarrflow-rechunk-" + token
+    layer: dict[Any, Any] = {}
+    for (number, region), key in zip(blocks, record_keys):
+        layer[(name, number)] = (tasks.rechunk_block, source, target, region, read_batch, record_store, key)
+    done = "zarrflow-done-rechunk-" + token
+    layer[done] = (tasks.collect_counts, list(layer))
+    graph = HighLevelGraph.from_collections(done, layer, dependencies=())
+    return Delayed(done, graph)
