@@ -197,11 +197,11 @@ def test_random_rechunks_equal_the_source(case):
 def test_other_stores(tmp_path, kind):
     data = np.arange(30 * 20, dtype="i4").reshape(30, 20)
     if kind == "nested":
-        make = lambda name: NestedDirectoryStore(str(tmp_path / name))  # noqa: E731
+        make = lambda name: NestedDirectoryStore(str(tmp_path / name))
     elif kind == "n5":
-        make = lambda name: N5Store(str(tmp_path / (name + ".n5")))  # noqa: E731
+        make = lambda name: N5Store(str(tmp_path / (name + ".n5")))
     else:
-        make = lambda name: FSStore(str(tmp_path / name))  # noqa: E731
+        make = lambda name: FSStore(str(tmp_path / name))
     src = source_array(make("src"), data, (1, 20))
     out = zarrflow.rechunk(src, (30, 2), "4kB", make("dst"), temp_store=make("tmp")).execute()
     np.testing.assert_array_equal(out[...], data)
