@@ -9,5 +9,7 @@ __all__ = ["all_commands"]
 
 def all_commands() -> list[click.Command]:
     """Every subcommand, in the order ``zarrflow --help`` lists them."""
-    found: list[click.Command] = []
+    from zarrflow.cli.rechunk import rechunk_command  # noqa: PLC0415 - one import per subcommand
+
+    found: list[click.Command] = [rechunk_command]
     return found
