@@ -34,3 +34,12 @@ def test_dask_layer(tmp_path, workers):
     assert "copy_all(parallel=True): 2 copied, 0 skipped, 393216 bytes" in out
     assert out.rstrip().endswith("all results equal NumPy's")
     assert ("local cluster of 2 worker processes" in out) == (workers == "2")
+
+
+def test_rechunk_time_series(tmp_path):
+    pytest.importorskip("dask")
+    out = run_example("rechunk_time_series.py", "--path", str(tmp_path), "--steps", "40", "--size", "64",
+                      "--max-mem", "400kB")
+    assert "source: (40, 64, 64) float32 in chunks (1, 64, 64)" in out
+    assert "Rechunk plan" in out and "stage 1" in out
+    assert out.rstrip().endswith("over 40 steps; data identical")
