@@ -145,6 +145,28 @@ def test_edge_chunks_zero_d_one_d_and_empty(tmp_path):
         np.testing.assert_array_equal(out[...], data)
 
 
+def test_object_structured_and_filtered_arrays():
+    import warnings
+
+    from numcodecs import VLenUTF8
+
+    strings = np.array([f"s{i}" * (i % 4) for i in range(60)], dtype=object).reshape(6, 10)
+    structured = np.zeros((20, 5), dtype=[("a", "i4"), ("b", "f8", (2,))])
+    structured["a"] = np.arange(100).reshape(20, 5)
+    ints = np.arange(200, dtype="i8").reshape(20, 10)
+    cases = [(strings, {"object_codec": VLenUTF8()}, (6, 2)), (structured, {}, (20, 1)),
+             (ints, {"filters": [Delta(dtype="i8")]}, (20, 1))]
+    for data, kw, target in cases:
+        z = zarrflow.open_array(MemoryStore(), mode="w", shape=data.shape, chunks=(1, data.shape[1]),
+                                dtype=data.dtype, **kw)
+        z[...] = data
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            out = zarrflow.rechunk(z, target, "10kB", MemoryStore(), temp_store=MemoryStore()).execute()
+        assert out.filters == z.filters and out.chunks == target
+        np.testing.assert_array_equal(out[...], data)
+
+
 DTYPES = ["i1", "u2", ">i4", "f4", "<f8", "c8", "bool", "M8[s]", "m8[ms]", "S3", "U2"]
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from dask.utils import parse_bytes
 
 from zarrflow.core.array import Array
+from zarrflow.core.codecs import is_object_codec
 from zarrflow.core.convenience import open as open_node
 from zarrflow.core.creation import build_array_metadata, init_array, open_array
 from zarrflow.core.hierarchy import Group
@@ -329,10 +330,13 @@ def _array_meta(source: Array, chunks: tuple[int, ...], options: dict) -> ArrayM
     compressor = get_codec(meta.compressor) if compressor == "same" else compressor
     filters = options.get("filters", "same")
     filters = [get_codec(f) for f in meta.filters or ()] if filters == "same" else filters
+    object_codec = options.get("object_codec")
+    if object_codec is None and meta.dtype.kind == "O" and filters and is_object_codec(filters[0]):
+        object_codec = filters[0]  # the source's object codec, carried over
     return build_array_metadata(
         shape=meta.shape, chunks=chunks, dtype=meta.dtype, compressor=compressor,
         fill_value=options.get("fill_value", meta.fill_value), order=options.get("order", meta.order),
-        filters=filters, object_codec=options.get("object_codec"),
+        filters=filters, object_codec=object_codec,
         dimension_separator=options.get("dimension_separator", meta.dimension_separator),
     )
 
