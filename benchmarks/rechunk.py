@@ -173,7 +173,8 @@ def main() -> None:
     }
     work = Path(opts.workdir or tempfile.mkdtemp(prefix="zf-rechunk-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    results = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "node": platform.node()},
+    results = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "node": platform.node(),
+                           "load_before": os.getloadavg()},
                "shape": shape, "dtype": "f4", "nbytes": int(np.prod(shape)) * 4, "max_mem": max_mem,
                "workers": opts.workers, "threads": opts.threads, "memory_limit": opts.memory_limit,
                "git": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
@@ -201,10 +202,18 @@ def main() -> None:
             print("   ", {k: v for k, v in rows[-1].items() if k != "plan"}, flush=True)
         results["cases"][name] = {"source_chunks": a, "target_chunks": b, "rows": rows}
         shutil.rmtree(src, ignore_errors=True)
+    results["machine"]["load_after"] = os.getloadavg()
     out = Path(opts.out)
     out.with_suffix(".json").write_text(json.dumps(results, indent=1))
     out.write_text(render(results, format_bytes))
     print(out.read_text())
+
+
+def _load(results: dict) -> str:
+    m = results["machine"]
+    if "load_before" not in m:
+        return "not recorded"
+    return f"{m['load_before'][0]:.1f} before, {m.get('load_after', [float('nan')])[0]:.1f} after"
 
 
 def render(results: dict, format_bytes) -> str:
@@ -217,7 +226,8 @@ def render(results: dict, format_bytes) -> str:
         f"Source {tuple(results['shape'])} f4 ({format_bytes(nbytes)}), max_mem {format_bytes(results['max_mem'])} "
         f"per task ({nbytes / results['max_mem']:.0f}x smaller than the data); LocalCluster of "
         f"{results['workers']} worker processes x {results['threads']} thread(s), memory limit "
-        f"{results['memory_limit']} each; commit {results['git']}; {results['machine']['cpus']} CPUs; "
+        f"{results['memory_limit']} each; commit {results['git']}; {results['machine']['cpus']} CPUs, load average "
+        f"{_load(results)}; "
         f"versions {results['versions']}.",
         "",
         "Peak RSS is the largest sampled RSS of any worker process (its RSS before the run in brackets); "
