@@ -162,6 +162,20 @@ class RechunkPlanError(ZarrflowError, ValueError):
     """A rechunk cannot be planned as asked (the message says what to change)."""
 
 
+class PipelineError(ZarrflowError, ValueError):
+    """A pipeline file is invalid; ``path`` is the YAML path and ``line`` its line
+    (1-based) when known."""
+
+    def __init__(self, message: str, path: str | None = None, line: int | None = None):
+        super().__init__(message)
+        self.path = path
+        self.line = line
+
+
+class LeaseHeldError(ZarrflowError, RuntimeError):
+    """Another run holds the lease on an output (and it has not expired)."""
+
+
 class MisalignedWriteError(ZarrflowError, ValueError):
     """Blocks of a parallel write would share target chunks and nothing may arbitrate
     (no regrouping allowed, no synchronizer): refused rather than racing."""

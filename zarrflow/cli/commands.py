@@ -9,7 +9,8 @@ __all__ = ["all_commands"]
 
 def all_commands() -> list[click.Command]:
     """Every subcommand, in the order ``zarrflow --help`` lists them."""
+    from zarrflow.cli.pipeline import plan_command, run_command, validate_command  # noqa: PLC0415
     from zarrflow.cli.rechunk import rechunk_command  # noqa: PLC0415 - one import per subcommand
 
-    found: list[click.Command] = [rechunk_command]
+    found: list[click.Command] = [run_command, plan_command, validate_command, rechunk_command]
     return found

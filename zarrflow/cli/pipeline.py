@@ -1,0 +1,112 @@
+"""``zarrflow validate FILE``, ``zarrflow plan FILE``, ``zarrflow run FILE``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+from typing import Any
+
+import click
+
+from zarrflow.errors import PipelineError
+
+__all__ = ["plan_command", "run_command", "validate_command"]
+
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object per log record: time, level, message and the record's extras."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        doc: dict[str, Any] = {"time": round(record.created, 3), "level": record.levelname.lower(),
+                               "message": record.getMessage()}
+        doc.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD})
+        return json.dumps(doc, default=str)
+
+
+def _setup_logging(json_log: bool) -> None:
+    logger = logging.getLogger("zarrflow")
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonLines() if json_log else logging.Formatter("zarrflow: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
+def _load(path: str) -> Any:
+    from zarrflow.pipeline import ExitCode, load_pipeline  # noqa: PLC0415 - keeps `zarrflow --help` fast
+
+    try:
+        return load_pipeline(path)
+    except PipelineError as exc:
+        click.echo(f"invalid pipeline: {exc}", err=True)
+        sys.exit(int(ExitCode.INVALID))
+
+
+@click.command("validate")
+@click.argument("file", type=click.Path(dir_okay=False))
+def validate_command(file: str) -> None:
+    """Check a pipeline FILE completely (no I/O); exit 4 when it is invalid."""
+    pipeline = _load(file)
+    click.echo(f"{file}: valid pipeline {pipeline.name!r}: {len(pipeline.inputs)} input(s), "
+               f"{len(pipeline.outputs)} output(s), steps in order: {', '.join(s.id for s in pipeline.steps)}")
+
+
+@click.command("plan")
+@click.argument("file", type=click.Path(dir_okay=False))
+def plan_command(file: str) -> None:
+    """Say what a run of FILE would do now (reads only; writes nothing); exit 3 when
+    there is nothing to do."""
+    from zarrflow.pipeline import ExitCode, plan_pipeline  # noqa: PLC0415
+
+    pipeline = _load(file)
+    plans = plan_pipeline(pipeline)
+    for p in plans:
+        click.echo(f"{p.step.id} ({p.step.op}): {'run' if p.has_work else 'skip'} - {p.reason}")
+        for item in p.detail.get("new_items", [])[:20]:
+            click.echo(f"    new: {item}")
+    if not any(p.has_work for p in plans):
+        sys.exit(int(ExitCode.NOTHING_TO_DO))
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@click.command("run")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--scheduler", default=None, help="threads (default), processes, synchronous, or a scheduler address.")
+@click.option("--json-log", is_flag=True, help="Log JSON lines on stderr (the default when stderr is not a terminal).")
+@click.option("--dry-run", is_flag=True, help="Plan and report, write nothing.")
+@click.option("--progress/--no-progress", default=None, help="Progress bars (default: on a terminal).")
+def run_command(file: str, scheduler: str | None, json_log: bool, dry_run: bool, progress: bool | None) -> None:
+    """Run the pipeline FILE once: only what is new, resuming what a killed run left;
+    exit 0 done, 1 a step failed, 3 nothing to do, 4 invalid file, 5 locked."""
+    from zarrflow.pipeline import run_pipeline  # noqa: PLC0415
+    from zarrflow.pipeline.runner import report_json  # noqa: PLC0415
+
+    pipeline = _load(file)
+    tty = sys.stderr.isatty()
+    _setup_logging(json_log or not tty)
+    progress = tty and not json_log if progress is None else progress
+    # SIGTERM (a scheduler stopping the job) unwinds like Ctrl-C: leases are released
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    client = None
+    try:
+        if scheduler and "://" in scheduler:
+            import distributed  # noqa: PLC0415 - only for a cluster address
+
+            client = distributed.Client(scheduler)
+            scheduler = None
+        code, report = run_pipeline(pipeline, scheduler=scheduler, progress=bool(progress), dry_run=dry_run)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if client is not None:
+            client.close()
+    click.echo(report_json(report))
+    sys.exit(int(code))
