@@ -68,15 +68,19 @@ def _open_target(ref: DataRef, mode: str = "r") -> Array | None:
     return node
 
 
-def plan_append(step: Step, source: DataRef, target: DataRef) -> AppendPlan:
-    """The new items of ``source`` (reads only)."""
+def plan_append(step: Step, source: DataRef, target: DataRef, quarantined: dict | None = None) -> AppendPlan:
+    """The new items of ``source`` (reads only). ``quarantined`` maps the ids of inputs
+    an earlier run quarantined to their tags: they are tried again only once they
+    change."""
+    quarantined = quarantined or {}
     axis = int(step.args.get("axis", 0))
     out = _open_target(target)
     length = out.shape[axis] if out is not None else 0
     committed = committed_entries(out.attrs.get(RECORD_ATTR, []), length) if out is not None else []
     if source.kind == "tiff":
         seen = {e["id"] for e in committed if e.get("input") == source.name}
-        items = [dict(i, input=source.name) for i in tiff_items(source) if i["id"] not in seen]
+        items = [dict(i, input=source.name) for i in tiff_items(source)
+                 if i["id"] not in seen and quarantined.get(i["id"]) != i["tag"]]
     else:
         src = zarrflow.open_array(source.url, mode="r", path=source.path or None,
                                   storage_options=source.storage_options or None)
@@ -162,11 +166,12 @@ def run_append(step: Step, source: DataRef, target: DataRef, plan: AppendPlan) -
                 flush()
                 raise RuntimeError(f"input {item['id']!r} of {source.name!r} failed: {exc}") from exc
             log.warning("quarantined %s: %s", item["id"], exc, extra={"event": "quarantined", "item": item["id"]})
-            result.quarantined.append({"input": source.name, "id": item["id"], "error": str(exc)})
+            result.quarantined.append({"input": source.name, "id": item["id"], "tag": item.get("tag"),
+                                       "error": str(exc)})
             continue
         batch.append((item, data))
         batch_bytes += data.nbytes
-        if batch_bytes >= BATCH_BYTES:
+        if batch_bytes >= int(args.get("batch_bytes", BATCH_BYTES)):
             flush()
     flush()
     return result

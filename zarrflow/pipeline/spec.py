@@ -73,6 +73,7 @@ def _op(properties: dict, required: list[str]) -> dict:
 OP_SCHEMAS: dict[str, dict] = {
     "append": _op({**_FROM_TO, "axis": {"type": "integer", "minimum": 0}, "chunks": _INTS, "compressor": _CODEC,
                    "dtype": {"type": "string"}, "on_error": {"enum": ["stop", "skip"]},
+                   "batch_bytes": {"type": "integer", "minimum": 1},
                    "filter": {"type": "object", "minProperties": 1, "maxProperties": 1,
                               "propertyNames": {"enum": list(FILTER_OPS)},
                               "additionalProperties": _FILTER_ARGS}},

@@ -59,33 +59,27 @@ class StateDir:
 
 
 def node_fingerprint(ref: DataRef) -> str | None:
-    """A hash of every metadata document of the node at ``ref`` (arrays' ``.zarray``
-    and ``.zattrs``, groups' ``.zgroup`` and ``.zattrs``, recursively; never chunk
-    listings), or None when nothing is there. Appends change it (shape and record)."""
+    """A hash of every stored key of the node at ``ref`` with its size and ETag (object
+    stores) or modification time (files), from one listing; None when no array or
+    group is there. A write of data or metadata changes it; ``.zmetadata`` (which a
+    consolidate step writes) does not count."""
     store = normalize_store_arg(ref.url, mode="r", storage_options=ref.storage_options or None)
+    prefix = prefix_for(ref.path)
+    if store.get(prefix + ARRAY_META_KEY) is None and store.get(prefix + GROUP_META_KEY) is None:
+        return None
+    fs, root = fsspec.core.url_to_fs(ref.url, **ref.storage_options)
+    base = f"{root.rstrip('/')}/{ref.path}".rstrip("/")
     digest = hashlib.sha256()
-    found = False
-
-    def walk(path: str) -> None:
-        nonlocal found
-        prefix = prefix_for(path)
-        array = store.get(prefix + ARRAY_META_KEY)
-        group = store.get(prefix + GROUP_META_KEY) if array is None else None
-        if array is None and group is None:
-            return
-        found = True
-        for key in (ARRAY_META_KEY, GROUP_META_KEY, ATTRS_KEY):
-            value = store.get(prefix + key)
-            if value is not None:
-                digest.update(f"{prefix}{key}\0".encode())
-                digest.update(bytes(value))
-        if group is not None:
-            for name in sorted(store.listdir(path)):
-                if not name.startswith("."):
-                    walk(f"{path}/{name}" if path else name)
-
-    walk(ref.path)
-    return digest.hexdigest() if found else None
+    for name, info in sorted(fs.find(base, detail=True).items()):
+        if name.rsplit("/", 1)[-1] in (".zmetadata",) or ".partial" in name:
+            continue
+        tag = info.get("ETag") or info.get("mtime") or info.get("LastModified") or ""
+        digest.update(f"{name[len(base):]}\0{info.get('size')}\0{tag}\n".encode())
+    for key in (ARRAY_META_KEY, GROUP_META_KEY, ATTRS_KEY):
+        value = store.get(prefix + key)
+        if value is not None:
+            digest.update(bytes(value))
+    return digest.hexdigest()
 
 
 def tiff_items(ref: DataRef) -> list[dict[str, Any]]:

@@ -70,7 +70,8 @@ def plan_step(pipeline: Pipeline, step: Step) -> StepPlan:
     """Whether ``step`` has work, reading only."""
     if step.op == "append":
         source, target = pipeline.ref(step.reads[0]), pipeline.ref(step.writes[0])
-        plan = appending.plan_append(step, source, target)
+        state = StateDir(target).read_json(f"steps/{step.id}.json") or {}
+        plan = appending.plan_append(step, source, target, state.get("quarantined"))
         return StepPlan(step, plan.has_work, f"{len(plan.items)} new input item(s)" if plan.items else "no new inputs",
                         append=plan, detail={"new_items": [i["id"] for i in plan.items]})
     for name in step.reads:
@@ -118,6 +119,12 @@ def run_step(pipeline: Pipeline, plan: StepPlan, scheduler: Any = None, progress
         res = appending.run_append(step, source, target, plan.append)
         detail = {"inputs": [e["id"] for e in res.appended], "slices": res.slices, "bytes": res.bytes,
                   "quarantined": res.quarantined}
+        if res.quarantined:
+            state_dir = StateDir(target)
+            state = state_dir.read_json(f"steps/{step.id}.json") or {}
+            bad = dict(state.get("quarantined") or {})
+            bad.update({q["id"]: q["tag"] for q in res.quarantined})
+            state_dir.write_json(f"steps/{step.id}.json", {**state, "quarantined": bad})
     elif step.op == "rechunk":
         src_ref, out = pipeline.ref(step.reads[0]), pipeline.ref(step.writes[0])
         src = _open_node(src_ref)
