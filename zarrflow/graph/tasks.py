@@ -166,6 +166,10 @@ def _rechunk_decoded(source: ArrayLayout, target: ArrayLayout, region: tuple[sli
     smeta, tmeta = source.metadata, target.metadata
     shape = tuple(r.stop - r.start for r in region)
     block = np.empty(shape, dtype=tmeta.dtype, order=tmeta.order)
+    # one decode buffer for every source chunk of the task (a fresh one per chunk
+    # costs a new mapping and its page faults each time)
+    decode_buffer = (np.empty(smeta.chunks, dtype=smeta.dtype, order=smeta.order)
+                     if source.codec.can_decode_into else None)
     tchunks = tmeta.chunks
     # which target chunks of the block hold at least one stored source item
     tgrid = [range(r.start // c, -(-r.stop // c)) for r, c in zip(region, tchunks)]
@@ -188,7 +192,11 @@ def _rechunk_decoded(source: ArrayLayout, target: ArrayLayout, region: tuple[sli
             if cdata is None:
                 block[dst] = fill if fill is not None else 0
                 continue
-            chunk = source.codec.decode(cdata, key)
+            if decode_buffer is not None:
+                source.codec.decode_into(cdata, decode_buffer, key)
+                chunk = decode_buffer
+            else:
+                chunk = source.codec.decode(cdata, key)
             src = tuple(slice(low - i * c, high - i * c) for low, high, i, c in zip(lo, hi, coords, smeta.chunks))
             block[dst] = chunk[src]
             del chunk
