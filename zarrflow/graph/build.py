@@ -141,6 +141,18 @@ def slices_graph(func: Any, source: Array, target: Array, axis: int, kwargs: dic
     return _finish(name, layer)
 
 
+@_without_gc
+def filter_graph(spec: Any, planned: list[Any], source: Array, target: Array, token: str) -> Delayed:
+    """One ``filter_tasks.apply_filter`` task per planned slab (``graph/filter_plan``)."""
+    from zarrflow.graph import filter_tasks  # noqa: PLC0415 - needs scipy, only filters do
+
+    name = "zarrflow-filter-" + token
+    src, tgt = tasks.layout_of(source, synchronizer=None), tasks.layout_of(target, synchronizer=None)
+    layer: dict[Any, Any] = {(name, i): (filter_tasks.apply_filter, spec, src, tgt, task)
+                             for i, task in enumerate(planned)}
+    return _finish(name, layer)
+
+
 def _finish(name: str, layer: dict[Any, Any]) -> Delayed:
     done = name.replace("zarrflow-", "zarrflow-done-", 1)
     layer[done] = (tasks.collect, list(layer))
