@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from zarrflow.core.slabs import chunk_slabs
-from zarrflow.graph.kernels import KERNELS, MODES, extend_indices, halo
+from zarrflow.graph.kernels import KERNELS, MODES, choose_kernel, extend_indices, halo
 
 __all__ = ["OPERATIONS", "FilterSpec", "FilterTask", "filter_spec", "plan_filter"]
 
@@ -221,6 +221,11 @@ def filter_spec(name: str, shape: tuple[int, ...], dtype: Any, size: Any = None,
     points = int(full_fp.sum())
     op, r = _resolve_rank(name, operation, points, rank, percentile)
     cval = _check_cval(cval, dtype, tuple(full_mode[a] for a in axes_t), name)
+    if kernel != "auto":  # a named kernel must be able to run this filter: refuse now, not in a task
+        try:
+            choose_kernel(np.zeros((1,) * ndim, dtype=dtype), op, r, full_fp, kernel)
+        except ValueError as exc:
+            raise ValueError(f"{name}: kernel={kernel!r}: {exc}") from None
     return FilterSpec(name=name, op=op, rank=r, footprint=np.ascontiguousarray(full_fp), origin=tuple(full_origin),
                       mode=tuple(full_mode), cval=cval, kernel=kernel)
 
