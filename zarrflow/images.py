@@ -84,7 +84,8 @@ def from_tiff(source: Any, output: Any, chunks: Any = None, *, compressor: Any =
     tiff_plan, tiff_tasks, build, ops = _modules()
     files = list_tiffs(source)
     infos = [tiff_tasks.scan(f) for f in files]
-    stack = tiff_plan.check_stack(infos)
+    single = isinstance(source, (str, os.PathLike)) and os.path.isfile(os.fspath(source))
+    stack = tiff_plan.check_stack(infos, stacked=not single)
     if chunks is None:
         chunks = tiff_plan.default_chunks(stack)
     elif isinstance(chunks, int):

@@ -23,10 +23,10 @@ def test_check_stack_lists_every_odd_file():
 
 
 def test_single_multipage_file_is_read_page_by_page():
-    source = tiff_plan.check_stack([TiffInfo("m.tif", (10, 4, 5), "<u2", 10)])
+    source = tiff_plan.check_stack([TiffInfo("m.tif", (10, 4, 5), "<u2", 10)], stacked=False)
     assert source.pagewise and not source.stacked and source.shape == (10, 4, 5)
     assert tiff_plan.import_slabs(source, (3, 4, 5), 1)[1] == (slice(3, 6), slice(0, 4), slice(0, 5))
-    volume = tiff_plan.check_stack([TiffInfo("v.tif", (10, 4, 5), "<u2", 1)])  # one page holding a volume
+    volume = tiff_plan.check_stack([TiffInfo("v.tif", (10, 4, 5), "<u2", 1)], stacked=False)  # one page holding a volume
     assert tiff_plan.import_slabs(volume, (3, 4, 5), 1) == [(slice(0, 10), slice(0, 4), slice(0, 5))]
 
 
@@ -43,3 +43,8 @@ def test_export_names():
     with pytest.raises(ValueError, match="cannot format a slice number"):
         tiff_plan.export_names("s{:s}.tif", 3)
     assert not tiff_plan.has_field("stack.tif")
+
+
+def test_a_glob_of_one_slice_is_a_stack_of_one():
+    source = tiff_plan.check_stack([TiffInfo("s0.tif", (4, 5), "<u2", 1)])
+    assert source.stacked and source.shape == (1, 4, 5)

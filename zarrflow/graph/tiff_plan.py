@@ -54,13 +54,17 @@ class TiffSource:
     pagewise: bool
 
 
-def check_stack(infos: Sequence[TiffInfo]) -> TiffSource:
-    """The stacked array of ``infos`` (in order), or a ValueError listing every file
-    whose shape or dtype differs from the first file's."""
+def check_stack(infos: Sequence[TiffInfo], stacked: bool = True) -> TiffSource:
+    """The array of ``infos`` (in order): stacked along a new axis 0 (``stacked``:
+    files named by a glob, a directory or a list, even a single one), else the one
+    file's own series; a ValueError listing every file whose shape or dtype differs
+    from the first file's."""
     if not infos:
         raise ValueError("no TIFF files to import")
     first = infos[0]
-    if len(infos) == 1:
+    if not stacked:
+        if len(infos) != 1:
+            raise ValueError(f"{len(infos)} files given where one multi-page file was expected")
         pagewise = len(first.shape) >= 1 and first.pages == first.shape[0] and first.pages > 1
         return TiffSource((first.path,), first.shape, first.dtype, stacked=False, pagewise=pagewise)
     bad = [i for i in infos[1:] if i.shape != first.shape or np.dtype(i.dtype) != np.dtype(first.dtype)]
