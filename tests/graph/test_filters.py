@@ -40,7 +40,23 @@ def random_data(rng: np.random.Generator, shape, dtype, nan: bool = False) -> np
 
 
 def scipy_call(name, data, extra, **kw):
+    """scipy on the whole array; 1-D rank filters through scipy's n-D code (the array as
+    one row of a 2-D array): scipy's 1-D rank code returns values that are not in the
+    input when the window is longer than the array (see test_scipy_1d_rank_path_quirk)."""
+    if data.ndim == 1 and name in ("median_filter", "rank_filter", "percentile_filter"):
+        return getattr(ndi, name)(data[None], *extra, **dict(kw, axes=(1,)))[0]
     return getattr(ndi, name)(data, *extra, **kw)
+
+
+def test_scipy_1d_rank_path_quirk():
+    """Why the 1-D oracle goes through scipy's n-D code: for [1, 0] with a median of 6,
+    origin 2, scipy 1.17's 1-D code gave 2, 32 or 1 in repeated runs (it reads past
+    the line); the n-D code and zarrflow give 1 (the median of the reflected window
+    1 1 0 0 1 1)."""
+    data = np.array([1, 0])
+    assert ndi.median_filter(data[None], 6, origin=2, axes=(1,))[0].tolist() == [1, 1]
+    out = zf.median_filter(zarrflow.array(data, chunks=1), 6, origin=2, output=zarrflow.MemoryStore())
+    assert out[...].tolist() == [1, 1]
 
 
 def extra_args(name, rank, percentile):
@@ -92,9 +108,16 @@ def run_case(case, data, output=None, **options):
     extra = extra_args(case["name"], case["rank"], case["percentile"])
     kw = dict(size=case["size"], footprint=case["footprint"], mode=case["mode"], cval=case["cval"],
               origin=case["origin"], axes=case["axes"])
-    expected = scipy_call(case["name"], data, extra, **kw)
-    out = getattr(zf, case["name"])(z, *extra, output=output if output is not None else zarrflow.MemoryStore(),
-                                    max_bytes=case["max_bytes"], scheduler="sync", **kw, **options)
+    target = output if output is not None else zarrflow.MemoryStore()
+    try:
+        expected = scipy_call(case["name"], data, extra, **kw)
+    except (ValueError, RuntimeError) as exc:  # e.g. an origin scipy's axes placement makes invalid
+        with pytest.raises(ValueError):
+            getattr(zf, case["name"])(z, *extra, output=target, scheduler="sync", **kw, **options)
+        assert not len(target), exc  # nothing was written
+        assume(False)
+    out = getattr(zf, case["name"])(z, *extra, output=target, max_bytes=case["max_bytes"], scheduler="sync", **kw,
+                                    **options)
     return out[...], expected
 
 

@@ -203,6 +203,10 @@ def _scipy(block: np.ndarray, op: str, rank: int, footprint: np.ndarray, origin:
         return ndi.minimum_filter(block, footprint=footprint, mode=mode, cval=cval, origin=origin)
     if op == "maximum":
         return ndi.maximum_filter(block, footprint=footprint, mode=mode, cval=cval, origin=origin)
+    if block.ndim == 1:  # scipy's 1-D rank path returns values not in the input when the window
+        # is longer than the line (scipy gh-23293 area); its n-D path, taken for a 2-D view, does not
+        return ndi.rank_filter(block[None], rank, footprint=footprint[None], mode=mode, cval=cval,
+                               origin=(0, *origin))[0]
     return ndi.rank_filter(block, rank, footprint=footprint, mode=mode, cval=cval, origin=origin)
 
 
@@ -268,6 +272,12 @@ def _partition(padded: np.ndarray, rank: int, footprint: np.ndarray, origin: tup
     step = max(1, _ROW_BYTES // per_row)
     for start in range(0, out_shape[0], step):
         part = windows[start:start + step]
-        gathered = part[(Ellipsis, *np.nonzero(footprint))]  # (..., points)
-        out[start:start + step] = np.partition(gathered, rank, axis=-1)[..., rank]
+        if footprint.all():  # (..., points), points contiguous: a copy either way
+            gathered = part.reshape(part.shape[:padded.ndim] + (points,))
+        else:
+            gathered = np.ascontiguousarray(part[(Ellipsis, *np.nonzero(footprint))])
+        if not gathered.flags.writeable:  # reshape gave a view of the read-only windows
+            gathered = gathered.copy()
+        gathered.partition(rank, axis=-1)
+        out[start:start + step] = gathered[..., rank]
     return out
