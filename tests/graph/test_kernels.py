@@ -79,6 +79,33 @@ def test_numpy_selection_3d(dtype):
                                                                origin=origin))
 
 
+@pytest.mark.parametrize("dtype", ["bool", "i1", "u2", "i4", "u8", "f4", "f8"])
+@pytest.mark.parametrize("fshape", [(3,), (5,), (1, 3), (3, 3), (7, 7), (3, 1, 5), (3, 3, 3), (1, 1, 7)])
+def test_forgetful_median(dtype, fshape):
+    """The NumPy median (forgetful selection) over odd point counts, boxes and sparse
+    footprints, blocks longer and shorter than a batch, against scipy."""
+    ndim = len(fshape)
+    shape = {1: (300,), 2: (37, 1500), 3: (5, 9, 2100)}[ndim]
+    rng = np.random.default_rng(sum(fshape))
+    block = data(shape, dtype, seed=4) if dtype != "bool" else rng.integers(0, 2, shape).astype(bool)
+    if np.dtype(dtype).kind in "iu":
+        block = block % 7  # many ties
+    for fp in (np.ones(fshape, dtype=bool), rng.random(fshape) < 0.6):
+        if int(fp.sum()) % 2 == 0:
+            fp.flat[np.argmax(fp.ravel())] = False
+        if int(fp.sum()) < 3:
+            continue
+        rank = int(fp.sum()) // 2
+        assert kernels.choose_kernel(block, "rank", rank, fp) in ("numpy", "opencv")
+        for mode in ("reflect", "wrap", "constant"):
+            got = kernels.filter_block(block, "rank", rank, fp, (0,) * ndim, mode, 1, (False,) * ndim, "numpy")
+            if ndim == 1:
+                expected = ndi.rank_filter(block[None], rank, footprint=fp[None], mode=mode, cval=1)[0]
+            else:
+                expected = ndi.rank_filter(block, rank, footprint=fp, mode=mode, cval=1)
+            np.testing.assert_array_equal(got, expected)
+
+
 @pytest.mark.parametrize("kernel", ["auto", "scipy", "opencv", "numpy"])
 def test_extended_blocks_are_cropped(kernel):
     """A block holding the halo along axes 1 and 2: the kernel returns the valid windows only."""
@@ -135,3 +162,16 @@ def test_extend_indices_constant_marks_cval():
 @pytest.mark.parametrize("k,origin,expected", [(3, 0, (1, 1)), (4, 0, (2, 1)), (4, -2, (0, 3)), (5, 2, (4, 0))])
 def test_halo(k, origin, expected):
     assert kernels.halo(k, origin) == expected
+
+
+def test_int64_beyond_2_53_goes_to_scipy_which_rounds():
+    block = np.array([[2**62 + 1, 2**62 + 3, 2**62 + 5]], dtype="i8")
+    fp = np.ones((1, 3), dtype=bool)
+    assert kernels.choose_kernel(block, "rank", 1, fp) == "scipy"
+    auto = kernels.filter_block(block, "rank", 1, fp, (0, 0), "nearest", 0, (False, False))
+    np.testing.assert_array_equal(auto, ndi.median_filter(block, footprint=fp, mode="nearest"))
+    exact = kernels.filter_block(block, "rank", 1, fp, (0, 0), "nearest", 0, (False, False), "numpy")
+    assert exact.tolist() == block.tolist()  # the true medians (1 1 3, 1 3 5, 3 5 5), which scipy rounds
+    assert auto.tolist() != exact.tolist()
+    small = block - 2**62
+    assert kernels.choose_kernel(small, "rank", 1, fp) == "numpy"

@@ -15,11 +15,18 @@ Kernel choice (``kernel="auto"``), all exact against scipy (tests/graph/test_ker
   OpenCV's own border. medianBlur: odd square windows; uint8 any size, uint16 and
   float32 sizes 3 and 5. erode/dilate: uint8, uint16, int16, float32, float64.
 - ``numpy``: any rank over a footprint of at most ``PARTITION_MAX`` points (e.g. the
-  3 x 3 x 3 median): ``np.partition`` over the footprint's points, a bounded number
-  of output rows at a time.
+  3 x 3 x 3 median). A median over an odd number of points runs a vectorised
+  *forgetful selection* (of the first ``n // 2 + 2`` values drop the smallest and the
+  largest, which cannot be the median, add the next value, repeat; the median of the
+  last three is the result) with ``np.minimum``/``np.maximum`` on cache-sized batches
+  of output rows: about 10x scipy on 3 x 3 x 3, 3 x 3 and 7 x 7 windows. Other
+  ranks: ``np.partition`` over the footprint's points, a bounded number of output
+  rows at a time.
 - ``scipy``: everything else (``scipy.ndimage.rank_filter``/``minimum_filter``/
-  ``maximum_filter``), and any float block holding NaN (OpenCV and ``np.partition``
-  order NaN differently from scipy's comparisons).
+  ``maximum_filter``), any float block holding NaN (OpenCV and NumPy order NaN
+  differently from scipy's comparisons) and any 64-bit integer block holding values
+  beyond +-2**53 (scipy's rank code rounds them through float64; with
+  ``kernel='numpy'`` the exact order statistic comes out instead).
 """
 
 from __future__ import annotations
@@ -44,7 +51,8 @@ KERNELS = ("auto", "scipy", "opencv", "numpy")
 #: Largest footprint (points) the NumPy selection kernel takes (it holds that many
 #: copies of a few output rows at a time).
 PARTITION_MAX = 64
-_ROW_BYTES = 16 << 20  # NumPy selection: gathered window values per batch of rows
+_ROW_BYTES = 16 << 20  # np.partition: gathered window values per batch of rows
+_BATCH_ITEMS = 1 << 15  # forgetful selection: output items per batch (its ~n/2 buffers stay in cache)
 
 _CV_BORDER = {} if cv2 is None else {
     "reflect": cv2.BORDER_REFLECT, "mirror": cv2.BORDER_REFLECT_101, "nearest": cv2.BORDER_REPLICATE,
@@ -116,6 +124,14 @@ def _has_nan(block: np.ndarray) -> bool:
     return block.dtype.kind == "f" and bool(np.isnan(block).any())
 
 
+def _beyond_float64(block: np.ndarray) -> bool:
+    """True for 64-bit integers beyond +-2**53: scipy's rank code goes through float64
+    there and returns rounded values, which only scipy's own kernel reproduces."""
+    if block.dtype.kind not in "iu" or block.dtype.itemsize < 8 or not block.size:
+        return False
+    return bool(block.min() < -(2**53) or block.max() > 2**53)
+
+
 def _filter_axes(footprint: np.ndarray) -> list[int]:
     return [a for a, k in enumerate(footprint.shape) if k > 1]
 
@@ -164,11 +180,11 @@ def choose_kernel(block: np.ndarray, op: str, rank: int, footprint: np.ndarray, 
             raise ValueError(f"the numpy kernel takes footprints of at most {PARTITION_MAX} points, "
                              f"not {int(footprint.sum())}")
         return "scipy" if nan else "numpy"
-    if kernel == "scipy" or nan:
+    if kernel == "scipy" or nan or _beyond_float64(block):
         return "scipy"
     if _opencv_fits(block, op, rank, footprint):
         return "opencv"
-    if op == "rank" and int(footprint.sum()) <= PARTITION_MAX and len(_filter_axes(footprint)) >= 3:
+    if op == "rank" and int(footprint.sum()) <= PARTITION_MAX:
         return "numpy"
     return "scipy"
 
@@ -194,7 +210,10 @@ def filter_block(block: np.ndarray, op: str, rank: int, footprint: np.ndarray, o
     pads = [(0, 0) if ext else halo(k, o) for k, o, ext in zip(footprint.shape, origin, extended)]
     if chosen == "opencv":
         return _opencv(block, op, footprint, origin, pads, modes, cval)
-    return _partition(_pad(block, pads, modes, cval), rank, footprint, origin)
+    padded = _pad(block, pads, modes, cval)
+    if rank == int(footprint.sum()) // 2 and int(footprint.sum()) % 2 == 1:
+        return _forgetful_median(padded, footprint)
+    return _partition(padded, rank, footprint, origin)
 
 
 def _scipy(block: np.ndarray, op: str, rank: int, footprint: np.ndarray, origin: tuple[int, ...],
@@ -280,4 +299,76 @@ def _partition(padded: np.ndarray, rank: int, footprint: np.ndarray, origin: tup
             gathered = gathered.copy()
         gathered.partition(rank, axis=-1)
         out[start:start + step] = gathered[..., rank]
+    return out
+
+
+def _cswap(work: list[np.ndarray], i: int, j: int, spare: np.ndarray) -> np.ndarray:
+    """``work[i], work[j] = min, max`` of the two (in place, through ``spare``); returns the new spare."""
+    a, b = work[i], work[j]
+    np.minimum(a, b, out=spare)
+    np.maximum(a, b, out=b)
+    work[i] = spare
+    return a
+
+
+def _drop_extremes(work: list[np.ndarray], spare: np.ndarray
+                   ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """``work`` without (item by item) its smallest and its largest value: pairwise
+    compare-swaps put lows at even and highs at odd places, a chain over the lows moves
+    the minimum to place 0 and one over the highs the maximum to the last high.
+    Returns the kept buffers, the spare and the minimum's (now free) buffer."""
+    k = len(work)
+    for i in range(0, k - 1, 2):
+        spare = _cswap(work, i, i + 1, spare)
+    lows, highs = list(range(0, k - 1, 2)), list(range(1, k, 2))
+    if k % 2:  # the unpaired last value may be either
+        lows.append(k - 1)
+        highs.append(k - 1)
+    for j in lows[1:]:
+        spare = _cswap(work, 0, j, spare)
+    top = highs[-1]
+    for j in highs[:-1]:
+        spare = _cswap(work, j, top, spare)
+    return [w for i, w in enumerate(work) if i not in (0, top)], spare, work[0]
+
+
+def _forgetful_median(padded: np.ndarray, footprint: np.ndarray) -> np.ndarray:
+    """The median over an odd number of footprint points at every valid window of
+    ``padded`` by forgetful selection, in batches of output rows (last axis whole)."""
+    offsets = [tuple(int(v) for v in o) for o in np.argwhere(footprint)]
+    n = len(offsets)
+    m = (n + 1) // 2 + 1
+    out_shape = tuple(p - k + 1 for p, k in zip(padded.shape, footprint.shape))
+    out = np.empty(out_shape, dtype=padded.dtype)
+    if not out.size:
+        return out
+    nd = padded.ndim
+    width = out_shape[-1]
+    if nd == 1:
+        batches = [((), slice(0, width))]
+    else:
+        rows = max(1, _BATCH_ITEMS // width)
+        batches = [(lead, slice(r, min(r + rows, out_shape[-2])))
+                   for lead in np.ndindex(*out_shape[:-2]) for r in range(0, out_shape[-2], rows)]
+    for lead, rows_sel in batches:
+        def view(off: tuple[int, ...], lead: tuple = lead, rows_sel: slice = rows_sel) -> np.ndarray:
+            index = [lead[a] + off[a] for a in range(len(lead))]
+            if nd >= 2:
+                index.append(slice(rows_sel.start + off[-2], rows_sel.stop + off[-2]))
+            index.append(slice(off[-1], off[-1] + width) if nd >= 2 else slice(rows_sel.start + off[-1],
+                                                                              rows_sel.stop + off[-1]))
+            return padded[tuple(index)]
+
+        work = [np.array(view(o)) for o in offsets[:m]]
+        spare = np.empty_like(work[0])
+        for off in offsets[m:]:
+            work, spare, free = _drop_extremes(work, spare)
+            np.copyto(free, view(off))
+            work.append(free)
+        a, b, c = work
+        lo = np.minimum(a, b)
+        np.maximum(a, b, out=a)
+        np.minimum(a, c, out=a)
+        np.maximum(lo, a, out=lo)
+        out[(*lead, rows_sel)] = lo
     return out
