@@ -5,7 +5,7 @@
 - ``<out>/maps.zarr``: float32 maps, one chunk per time step, for ``rechunk_time_series.yaml``;
 - ``<out>/hierarchy.zarr``: a small hierarchy with attributes, for ``copy_to_cloud.yaml``.
 
-    python examples/make_workflow_data.py --out data [--slices 32] [--size 256] [--first 0]
+    python examples/make_workflow_data.py --out data [--slices 32] [--size 256] [--first 0] [--fresh]
 
 ``--first N`` writes slices numbered from N (new files "arriving" for the next run).
 """
@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 
 import fsspec
 import numpy as np
@@ -38,15 +39,20 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--first", type=int, default=0, help="number of the first slice written")
     parser.add_argument("--only-tiff", action="store_true", help="write only the TIFF slices")
+    parser.add_argument("--fresh", action="store_true",
+                        help="remove --out first (its data and the pipelines' outputs under it)")
     args = parser.parse_args()
     import tifffile
 
     out = args.out.rstrip("/")
     fs, root = fsspec.core.url_to_fs(out)
+    if args.fresh and fs.exists(root):
+        fs.rm(root, recursive=True)
     fs.makedirs(f"{root}/incoming", exist_ok=True)
     for i in range(args.first, args.first + args.slices):
-        with fs.open(f"{root}/incoming/slice_{i:05d}.tif", "wb") as f:
-            tifffile.imwrite(f, noisy_slice(i, args.size))
+        buffer = io.BytesIO()  # TIFF writers seek; object stores take whole objects
+        tifffile.imwrite(buffer, noisy_slice(i, args.size))
+        fs.pipe_file(f"{root}/incoming/slice_{i:05d}.tif", buffer.getvalue())
     print(f"wrote {args.slices} TIFF slices of {args.size} x {args.size} to {out}/incoming")
     if args.only_tiff:
         return

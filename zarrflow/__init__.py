@@ -153,7 +153,8 @@ __all__ = [
 
 def __getattr__(name: str):
     """The Dask layer (``DistributedSynchronizer``, ``to_dask``, ``from_dask``, ``store``,
-    ``map_blocks``, ``map_slices``, ``copy_store_parallel``, ``rechunk``, the ``cluster`` module) is
+    ``map_blocks``, ``map_slices``, ``copy_store_parallel``, ``rechunk``, the ``cluster``, ``filters`` and
+    ``images`` modules) is
     imported on first use, so ``import zarrflow`` never imports dask or distributed."""
     if name == "DistributedSynchronizer":
         from zarrflow.graph.sync import DistributedSynchronizer  # noqa: PLC0415 - optional layer
@@ -171,6 +172,10 @@ def __getattr__(name: str):
         from zarrflow.graph import rechunk  # noqa: PLC0415 - optional layer
 
         return getattr(rechunk, name)
+    if name in ("filters", "images"):  # need scipy / tifffile and dask: imported on first use
+        import importlib  # noqa: PLC0415 - optional layer
+
+        return importlib.import_module(f"zarrflow.{name}")
     if name == "copy_store_parallel":
         from zarrflow.graph.copy import copy_store_parallel  # noqa: PLC0415 - optional layer
 

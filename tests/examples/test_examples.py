@@ -43,3 +43,15 @@ def test_rechunk_time_series(tmp_path):
     assert "source: (40, 64, 64) float32 in chunks (1, 64, 64)" in out
     assert "Rechunk plan" in out and "stage 1" in out
     assert out.rstrip().endswith("over 40 steps; data identical")
+
+
+def test_median_filter_stack(tmp_path):
+    pytest.importorskip("distributed")
+    pytest.importorskip("scipy")
+    pytest.importorskip("tifffile")
+    out = run_example("median_filter_stack.py", "--path", str(tmp_path / "m"), "--slices", "9", "--size", "48")
+    assert "wrote 9 TIFF slices of 48 x 48 uint16" in out
+    assert "from_tiff: (9, 48, 48) uint16, chunks (4, 48, 48)" in out
+    assert "to_tiff: 18 files" in out
+    assert "slices [0, 2, 5, 8] of both exports equal scipy.ndimage.median_filter; whole arrays too" in out
+    assert out.rstrip().endswith("all results equal scipy's")

@@ -9,6 +9,7 @@ metadata gives different ones.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import gc
 import hashlib
@@ -138,6 +139,45 @@ def slices_graph(func: Any, source: Array, target: Array, axis: int, kwargs: dic
     layer: dict[Any, Any] = {}
     for i, region in enumerate(plan.slab_plan(target.shape, target.chunks, axis)):
         layer[(name, i)] = (tasks.apply_slices, func, src, tgt, region, axis, kwargs)
+    return _finish(name, layer)
+
+
+@_without_gc
+def filter_graph(spec: Any, planned: list[Any], source: Array, target: Array, token: str) -> Delayed:
+    """One ``filter_tasks.apply_filter`` task per planned slab (``graph/filter_plan``)."""
+    from zarrflow.graph import filter_tasks  # noqa: PLC0415 - needs scipy, only filters do
+
+    name = "zarrflow-filter-" + token
+    src, tgt = tasks.layout_of(source, synchronizer=None), tasks.layout_of(target, synchronizer=None)
+    layer: dict[Any, Any] = {(name, i): (filter_tasks.apply_filter, spec, src, tgt, task)
+                             for i, task in enumerate(planned)}
+    return _finish(name, layer)
+
+
+@_without_gc
+def tiff_import_graph(source: Any, target: Array, regions: list[tuple[slice, ...]]) -> Delayed:
+    """One ``tiff_tasks.read_slab`` task per slab of whole output chunks."""
+    from zarrflow.graph import tiff_tasks  # noqa: PLC0415 - needs tifffile, only TIFF I/O does
+
+    name = "zarrflow-tiff-import-" + array_token(target, source, regions)
+    tgt = tasks.layout_of(target, synchronizer=None)
+    layer: dict[Any, Any] = {}
+    for i, region in enumerate(regions):  # each task carries its own files only
+        files = source.files[region[0].start:region[0].stop] if source.stacked else source.files
+        layer[(name, i)] = (tiff_tasks.read_slab, dataclasses.replace(source, files=files), tgt, region)
+    return _finish(name, layer)
+
+
+@_without_gc
+def tiff_export_graph(array: Array, regions: list[tuple[slice, ...]], names: list[list[str]],
+                      compression: Any) -> Delayed:
+    """One ``tiff_tasks.write_slices`` task per slab (``names``: its files, in order)."""
+    from zarrflow.graph import tiff_tasks  # noqa: PLC0415 - needs tifffile, only TIFF I/O does
+
+    name = "zarrflow-tiff-export-" + array_token(array, regions, names, compression)
+    src = tasks.layout_of(array, synchronizer=None)
+    layer: dict[Any, Any] = {(name, i): (tiff_tasks.write_slices, src, region, files, compression)
+                             for i, (region, files) in enumerate(zip(regions, names))}
     return _finish(name, layer)
 
 
