@@ -68,14 +68,49 @@ def plan_command(file: str) -> None:
     plans = plan_pipeline(pipeline)
     for p in plans:
         click.echo(f"{p.step.id} ({p.step.op}): {'run' if p.has_work else 'skip'} - {p.reason}")
-        for item in p.detail.get("new_items", [])[:20]:
+        for name in p.step.reads:
+            ref = pipeline.ref(name)
+            click.echo(f"    reads {name}: {ref.url}" + (f" (path {ref.path})" if ref.path else ""))
+        for name in p.step.writes:
+            click.echo(f"    writes {name}: {pipeline.ref(name).url}")
+        new = p.detail.get("new_items", [])
+        for item in new[:20]:
             click.echo(f"    new: {item}")
+        if len(new) > 20:
+            click.echo(f"    ... and {len(new) - 20} more new inputs")
+        if p.has_work and p.step.op == "rechunk":
+            click.echo(_indent(_rechunk_plan_text(pipeline, p.step), "    "))
     if not any(p.has_work for p in plans):
         sys.exit(int(ExitCode.NOTHING_TO_DO))
 
 
 def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _indent(text: str, prefix: str) -> str:
+    return "\n".join(prefix + line for line in text.splitlines())
+
+
+def _rechunk_plan_text(pipeline: Any, step: Any) -> str:
+    """The rechunk plan a step would run (planning reads only), or why there is none yet."""
+    import zarrflow  # noqa: PLC0415
+
+    src_ref, out = pipeline.ref(step.reads[0]), pipeline.ref(step.writes[0])
+    try:
+        src = zarrflow.open(src_ref.url, mode="r", path=src_ref.path or None,
+                            storage_options=src_ref.storage_options or None)
+    except (ValueError, KeyError, FileNotFoundError):
+        return f"(the rechunk is planned when {src_ref.name!r} exists)"
+    chunks = step.args["chunks"]
+    chunks = tuple(chunks) if isinstance(chunks, list) else chunks
+    try:
+        plan = zarrflow.rechunk(src, chunks, step.args["max_mem"], out.url, temp_store=step.args.get("temp"),
+                                overwrite=True, max_stages=int(step.args.get("max_stages", 4)),
+                                storage_options=out.storage_options or None)
+    except (ValueError, TypeError) as exc:
+        return f"(cannot plan the rechunk: {exc})"
+    return plan.describe()
 
 
 @click.command("run")
