@@ -85,7 +85,7 @@ def node_fingerprint(ref: DataRef) -> str | None:
 def tiff_items(ref: DataRef) -> list[dict[str, Any]]:
     """The files a TIFF glob matches, in natural sort order, each with its identity:
     name, size and ETag (object stores) or modification time (files)."""
-    from zarrflow.pipeline.naturalsort import natural_key  # noqa: PLC0415 - tiny helper module
+    from zarrflow.graph.tiff_plan import natural_key  # noqa: PLC0415 - the order TIFF imports use
 
     fs, pattern = fsspec.core.url_to_fs(ref.url, **ref.storage_options)
     protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
