@@ -132,7 +132,7 @@ class Slurm:
             "SwitchType=switch/none",
             "InactiveLimit=0",
             "KillWait=2",
-            "MinJobAge=2",
+            "MinJobAge=600",  # ended jobs stay in scontrol show job (squeue lists only live ones)
             "SlurmctldTimeout=30",
             "SlurmdTimeout=30",
             "OverTimeLimit=0",
