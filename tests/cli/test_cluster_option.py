@@ -64,4 +64,4 @@ def test_a_bad_cluster_file_changes_nothing(tmp_path, text, message):
     result = rechunk(tmp_path, "--cluster", str(cluster))
     assert result.exit_code == 2, result.output
     assert "Invalid value for --cluster" in result.stderr and message in result.stderr.replace("\n", " ")
-    assert not (tmp_path / "t.zarr").exists() and result.output == ""
+    assert not (tmp_path / "t.zarr").exists() and result.stdout == ""

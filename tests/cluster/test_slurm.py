@@ -20,7 +20,6 @@ import json
 import os
 import sys
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -31,8 +30,9 @@ pytestmark = pytest.mark.slurm
 distributed = pytest.importorskip("distributed")
 pytest.importorskip("dask_jobqueue")
 
-import zarrflow
 from click.testing import CliRunner
+
+import zarrflow
 from tests.cluster import gate
 from tests.cluster.conftest import REPO, slurm_cluster_file
 from tests.graph.dask_command_line import wait_until
