@@ -186,17 +186,17 @@ def open_cluster(spec: ClusterSpec | str | os.PathLike[str]) -> Iterator[Cluster
 
 
 def _close(cluster: Any, client: distributed.Client | None) -> None:
-    """Close the cluster we started (cancelling its jobs) and the client, ignoring a
-    second signal's interruption of the first attempt's errors but not skipping a step."""
+    """Close the client, then the cluster we started (cancelling its jobs); the second
+    step runs even when the first fails, and the first error is raised after both."""
     errors: list[BaseException] = []
-    if cluster is not None:
-        try:
-            cluster.close()
-        except BaseException as exc:  # noqa: BLE001 - the client is still closed; re-raised below
-            errors.append(exc)
     if client is not None:
         try:
             client.close()
+        except BaseException as exc:  # noqa: BLE001 - the cluster is still closed; re-raised below
+            errors.append(exc)
+    if cluster is not None:
+        try:
+            cluster.close()
         except BaseException as exc:  # noqa: BLE001 - re-raised below
             errors.append(exc)
     if errors:
