@@ -37,9 +37,11 @@ class SlurmError(RuntimeError):
     """SLURM did not come up or a command failed; the message holds the logs."""
 
 
-def missing_executables() -> list[str]:
-    """The executables of :data:`DAEMONS` not on PATH (daemons live in /usr/sbin)."""
-    path = os.environ.get("PATH", "") + os.pathsep + "/usr/sbin" + os.pathsep + "/sbin"
+def missing_executables(search_path: str | None = None) -> list[str]:
+    """The executables of :data:`DAEMONS` not on ``search_path`` (default: PATH plus
+    /usr/sbin and /sbin, where Debian puts the daemons)."""
+    path = search_path if search_path is not None else (
+        os.environ.get("PATH", "") + os.pathsep + "/usr/sbin" + os.pathsep + "/sbin")
     return [name for name in DAEMONS if shutil.which(name, path=path) is None]
 
 
