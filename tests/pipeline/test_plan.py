@@ -39,3 +39,32 @@ def test_plan_touches_nothing(tmp_path):
     result = CliRunner().invoke(main, ["plan", str(WORKFLOWS / "nightly_tiff_ingest.yaml")], env=env)
     assert result.exit_code == ExitCode.NOTHING_TO_DO
     assert "skip - no new inputs" in result.output
+
+
+def test_run_on_a_cluster_file(tmp_path):
+    """``zarrflow run --cluster``: the cluster is started for a run with work, not for
+    one with nothing to do; the result is the same."""
+    from tests.pipeline.conftest import run_zarrflow
+
+    proc = subprocess.run([sys.executable, str(REPO / "examples" / "make_workflow_data.py"), "--out",
+                           str(tmp_path / "data"), "--slices", "1", "--size", "32"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    cluster = tmp_path / "cluster.yaml"
+    cluster.write_text("kind: local\nworkers: 2\ncluster: {threads_per_worker: 1, memory_limit: 1GiB}\n")
+    env = {"ZARRFLOW_DATA": str(tmp_path / "data"), "ZARRFLOW_OUTPUT": str(tmp_path / "out"),
+           "ZARRFLOW_MAX_MEM": "200kB"}
+    flow = WORKFLOWS / "rechunk_time_series.yaml"
+    run = run_zarrflow("run", flow, "--cluster", cluster, env=env)
+    assert run.code == ExitCode.OK, run.stderr
+    assert "cluster: local, 2 workers" in run.stderr
+    import zarrflow
+
+    maps = zarrflow.open_array(str(tmp_path / "data" / "maps.zarr"), mode="r")
+    series = zarrflow.open_array(str(tmp_path / "out" / "series.zarr"), mode="r")
+    assert series.chunks == (maps.shape[0], 8, 8)
+    assert (series[:] == maps[:]).all()
+    again = run_zarrflow("run", flow, "--cluster", cluster, env=env)
+    assert again.code == ExitCode.NOTHING_TO_DO
+    assert "cluster: local" not in again.stderr  # no cluster started for nothing
+    both = run_zarrflow("run", flow, "--cluster", cluster, "--scheduler", "threads", env=env)
+    assert both.code == 2 and "cannot be used together" in both.stderr

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from zarrflow.cli.options import cluster_option, load_cluster, running_on
 from zarrflow.errors import PipelineError
 
 __all__ = ["plan_command", "run_command", "validate_command"]
@@ -116,32 +117,39 @@ def _rechunk_plan_text(pipeline: Any, step: Any) -> str:
 @click.command("run")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--scheduler", default=None, help="threads (default), processes, synchronous, or a scheduler address.")
+@cluster_option
 @click.option("--json-log", is_flag=True, help="Log JSON lines on stderr (the default when stderr is not a terminal).")
 @click.option("--dry-run", is_flag=True, help="Plan and report, write nothing.")
 @click.option("--progress/--no-progress", default=None, help="Progress bars (default: on a terminal).")
-def run_command(file: str, scheduler: str | None, json_log: bool, dry_run: bool, progress: bool | None) -> None:
+def run_command(file: str, scheduler: str | None, cluster_file: str | None, json_log: bool, dry_run: bool,
+                progress: bool | None) -> None:
     """Run the pipeline FILE once: only what is new, resuming what a killed run left;
-    exit 0 done, 1 a step failed, 3 nothing to do, 4 invalid file, 5 locked."""
+    exit 0 done, 1 a step failed, 3 nothing to do, 4 invalid file, 5 locked. With
+    --cluster the cluster is started only when there is work, and torn down after."""
     from zarrflow.pipeline import run_pipeline  # noqa: PLC0415
     from zarrflow.pipeline.runner import report_json  # noqa: PLC0415
 
     pipeline = _load(file)
+    cluster = load_cluster(cluster_file, scheduler)
     tty = sys.stderr.isatty()
     _setup_logging(json_log or not tty)
     progress = tty and not json_log if progress is None else progress
     # SIGTERM (a scheduler stopping the job) unwinds like Ctrl-C: leases are released
     previous = signal.signal(signal.SIGTERM, _interrupt)
-    client = None
     try:
-        if scheduler and "://" in scheduler:
-            import distributed  # noqa: PLC0415 - only for a cluster address
+        if dry_run or cluster is None:
+            with running_on(None, scheduler) as chosen:
+                code, report = run_pipeline(pipeline, scheduler=chosen, progress=bool(progress), dry_run=dry_run)
+        else:
+            # plan first: a run with nothing to do starts no cluster (and writes nothing)
+            from zarrflow.pipeline import plan_pipeline  # noqa: PLC0415
 
-            client = distributed.Client(scheduler)
-            scheduler = None
-        code, report = run_pipeline(pipeline, scheduler=scheduler, progress=bool(progress), dry_run=dry_run)
+            if not any(p.has_work for p in plan_pipeline(pipeline)):
+                code, report = run_pipeline(pipeline)
+            else:
+                with running_on(cluster, None) as chosen:
+                    code, report = run_pipeline(pipeline, scheduler=chosen, progress=bool(progress))
     finally:
         signal.signal(signal.SIGTERM, previous)
-        if client is not None:
-            client.close()
     click.echo(report_json(report))
     sys.exit(int(code))

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from zarrflow.cli.options import parse_chunks, parse_storage_options
+from zarrflow.cli.options import cluster_option, load_cluster, parse_chunks, parse_storage_options, running_on
 
 __all__ = ["rechunk_command"]
 
@@ -42,15 +42,18 @@ def _codec_options(text: str | None, name: str) -> dict:
               help="Most stages the planner may use.")
 @click.option("--scheduler", default=None,
               help="dask scheduler: threads (default), processes, synchronous, or a scheduler address.")
+@cluster_option
 @click.option("--dry-run", is_flag=True, help="Print the plan and stop.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
 def rechunk_command(source: str, target: str, chunks: str, max_mem: str, temp: str | None,
                     target_options: str | None, temp_options: str | None, storage_options: str | None,
-                    overwrite: bool, max_stages: int, scheduler: str | None, dry_run: bool, progress: bool) -> None:
+                    overwrite: bool, max_stages: int, scheduler: str | None, cluster_file: str | None, dry_run: bool,
+                    progress: bool) -> None:
     """Rechunk the array or group SOURCE into TARGET in bounded memory (prints the plan
     first; running it again after a crash resumes)."""
     import zarrflow  # noqa: PLC0415 - keeps `zarrflow --help` fast
 
+    cluster = load_cluster(cluster_file, scheduler)
     opts = parse_storage_options(storage_options, "--storage-options")
     parsed = parse_chunks(chunks)
     mem: int | str = int(max_mem) if max_mem.isdigit() else max_mem
@@ -65,17 +68,8 @@ def rechunk_command(source: str, target: str, chunks: str, max_mem: str, temp: s
     click.echo(plan.describe())
     if dry_run:
         return
-    client = None
-    if scheduler and "://" in scheduler:
-        import distributed  # noqa: PLC0415 - only for a cluster address
-
-        client = distributed.Client(scheduler)
-        scheduler = None
-    try:
-        plan.execute(scheduler=scheduler, progress=progress)
-    finally:
-        if client is not None:
-            client.close()
+    with running_on(cluster, scheduler) as chosen:
+        plan.execute(scheduler=chosen, progress=progress)
     click.echo(str(plan.report))
     click.echo(json.dumps({"target": target, "tasks_run": plan.report.tasks_run,
                            "tasks_skipped": plan.report.tasks_skipped}))

@@ -1,8 +1,11 @@
-"""Starting a local dask cluster explicitly.
+"""Starting a dask cluster explicitly (``zarrflow.cluster``).
 
 zarrflow never starts a cluster implicitly: its graph functions run on the active
 ``distributed.Client`` when there is one, else on dask's threaded scheduler. Call
-:func:`local` to get a client of a new local cluster, and close it when done.
+:func:`local` to get a client of a new local cluster, and close it when done; or
+``with open_cluster("cluster.yaml"):`` to run a block on the cluster a cluster file
+names (local, a scheduler address, SLURM, PBS, Kubernetes), torn down after it
+(``graph/cluster_spec.py`` parses the file, ``graph/cluster_session.py`` starts it).
 """
 
 from __future__ import annotations
@@ -11,7 +14,11 @@ from typing import Any
 
 import distributed
 
-__all__ = ["local"]
+from zarrflow.graph.cluster_session import ClusterInterrupted, ClusterSession, open_cluster
+from zarrflow.graph.cluster_spec import ClusterSpec, ClusterSpecError, load_cluster_spec, parse_cluster_spec
+
+__all__ = ["ClusterInterrupted", "ClusterSession", "ClusterSpec", "ClusterSpecError", "load_cluster_spec", "local",
+           "open_cluster", "parse_cluster_spec"]
 
 
 def local(n_workers: int | None = None, threads_per_worker: int | None = None, processes: bool = True,
