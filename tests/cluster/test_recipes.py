@@ -157,7 +157,7 @@ def _requirements() -> list[str]:
         tomllib = pytest.importorskip("tomli")
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     extras = project["optional-dependencies"]
-    return project["dependencies"] + extras["dask"] + extras["cluster"]
+    return project["dependencies"] + extras["dask"] + extras["cluster"] + extras["pipeline"]
 
 
 def test_dockerfile_pins_match_pyproject():

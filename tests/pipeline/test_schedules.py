@@ -47,3 +47,14 @@ def test_readme_lists_every_exit_code():
     for code in ExitCode:
         if code is not ExitCode.USAGE:
             assert f"| {int(code)} |" in text, code
+
+
+def test_kubernetes_cronjob_runs_the_pipeline_without_overlap():
+    yaml = __import__("yaml")
+    doc = yaml.safe_load((SCHEDULE / "kubernetes-cronjob.yaml").read_text())
+    assert doc["kind"] == "CronJob" and doc["spec"]["concurrencyPolicy"] == "Forbid"
+    container = doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    script = container["args"][0]
+    assert "zarrflow run /etc/zarrflow/pipeline.yaml" in script
+    assert '"$rc" -eq 3' in script and '"$rc" -eq 5' in script  # nothing to do / locked are not failures
+    assert not any("SECRET" in e.get("name", "") for e in container.get("env", []))  # secrets from a Secret
