@@ -33,6 +33,22 @@ class Run:
         return json.loads(self.stdout.strip().splitlines()[-1])
 
 
+def wait_for(condition, timeout: float = 60, interval: float = 0.005, until_exit: subprocess.Popen | None = None) -> bool:
+    """Poll ``condition()`` (exceptions count as False) until it holds, ``timeout``
+    passes or the process ``until_exit`` ends; returns whether it held."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and (until_exit is None or until_exit.poll() is None):
+        try:
+            if condition():
+                return True
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(interval)
+    return False
+
+
 def zarrflow_env(extra: dict | None = None) -> dict:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     env.update(extra or {})

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 
 import numpy as np
 import pytest
@@ -13,7 +12,7 @@ import pytest
 tifffile = pytest.importorskip("tifffile")
 
 import zarrflow
-from tests.pipeline.conftest import run_zarrflow, start_zarrflow
+from tests.pipeline.conftest import run_zarrflow, start_zarrflow, wait_for
 from zarrflow.pipeline.append import RECORD_ATTR
 from zarrflow.pipeline.runner import ExitCode
 
@@ -131,14 +130,7 @@ def test_killed_mid_append_then_rerun_is_exact_without_duplicates(tmp_path):
     write_slices(tmp_path / "in", numbers)
     proc = start_zarrflow("run", path)
     meta = tmp_path / "stack.zarr" / ".zarray"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if json.loads(meta.read_text())["shape"][0] >= 5:
-                break
-        except (OSError, ValueError):
-            pass
-        time.sleep(0.001)
+    wait_for(lambda: json.loads(meta.read_text())["shape"][0] >= 5, interval=0.001, until_exit=proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     partial = stack_of(tmp_path)
@@ -172,9 +164,7 @@ steps:
 """)
     first = start_zarrflow("run", path, "--scheduler", "synchronous")
     lease = tmp_path / "doubled.zarr.zarrflow" / "lease.json"
-    deadline = time.monotonic() + 60
-    while not lease.exists() and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_for(lease.exists, until_exit=first)
     second = run_zarrflow("run", path)
     assert second.code == ExitCode.LOCKED, second.stderr
     assert "is held by run" in second.stderr

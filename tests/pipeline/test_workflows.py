@@ -18,7 +18,7 @@ pytest.importorskip("tifffile")
 ndimage = pytest.importorskip("scipy.ndimage")
 
 import zarrflow
-from tests.pipeline.conftest import REPO, WORKFLOWS, run_zarrflow, start_zarrflow, zarrflow_env
+from tests.pipeline.conftest import REPO, WORKFLOWS, run_zarrflow, start_zarrflow, wait_for, zarrflow_env
 from zarrflow.pipeline.append import RECORD_ATTR
 from zarrflow.pipeline.runner import ExitCode
 
@@ -97,15 +97,12 @@ def test_killed_mid_append_on_s3_then_rerun(s3, tmp_path):
     flow.write_text(text)
     env = {**s3.env, "ZARRFLOW_INCOMING": s3.url("incoming"), "ZARRFLOW_OUTPUT": s3.url("stacks")}
     proc = start_zarrflow("run", flow, env=env)
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            s3.fs.invalidate_cache()
-            if json.loads(s3.fs.cat(f"{s3.name}/stacks/stack.zarr/.zarray"))["shape"][0] >= 3:
-                break
-        except (FileNotFoundError, ValueError):
-            pass
-        time.sleep(0.02)
+
+    def committed_three():
+        s3.fs.invalidate_cache()
+        return json.loads(s3.fs.cat(f"{s3.name}/stacks/stack.zarr/.zarray"))["shape"][0] >= 3
+
+    wait_for(committed_three, timeout=90, interval=0.02, until_exit=proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     n = open_s3(s3, "stacks/stack.zarr").shape[0]

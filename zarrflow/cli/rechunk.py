@@ -16,15 +16,12 @@ def _codec_options(text: str | None, name: str) -> dict:
     become numcodecs codecs."""
     if not text:
         return {}
-    from numcodecs import get_codec  # noqa: PLC0415 - only when options are given
+    from zarrflow.format.codec_config import codecs_from_options  # noqa: PLC0415 - only when options are given
 
-    options = parse_storage_options(text, name)
-    out = dict(options)
-    if isinstance(out.get("compressor"), dict):
-        out["compressor"] = get_codec(out["compressor"])
-    if isinstance(out.get("filters"), list):
-        out["filters"] = [get_codec(f) if isinstance(f, dict) else f for f in out["filters"]]
-    return out
+    try:
+        return codecs_from_options(parse_storage_options(text, name), key=name)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=name) from None
 
 
 @click.command("rechunk")

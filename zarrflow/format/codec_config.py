@@ -18,7 +18,7 @@ from zarrflow.format.jsonio import short
 from zarrflow.format.keys import ARRAY_META_KEY
 from zarrflow.format.n5_codec import N5ChunkWrapper
 
-__all__ = ["OWN_CODECS", "get_codec"]
+__all__ = ["OWN_CODECS", "codecs_from_options", "get_codec"]
 
 #: Codecs zarrflow defines itself, by id.
 OWN_CODECS: dict[str, type[Codec]] = {N5ChunkWrapper.codec_id: N5ChunkWrapper}
@@ -43,3 +43,15 @@ def get_codec(config: Mapping[str, Any] | None, *, key: str = ARRAY_META_KEY) ->
         raise UnknownCodecError(f"{key}: unknown codec id {config['id']!r} in {short(dict(config))}") from exc
     except (TypeError, ValueError) as exc:
         raise MetadataError(f"{key}: invalid codec config {short(dict(config))}: {exc}") from exc
+
+
+def codecs_from_options(options: Mapping[str, Any] | None, *, key: str = "options") -> dict[str, Any]:
+    """Creation options as text formats give them (a command line's JSON, a pipeline's
+    YAML) with ``compressor`` and ``filters`` as codec configs, turned into numcodecs
+    codecs; other values are kept as they are. Errors name ``key``."""
+    out = dict(options or {})
+    if isinstance(out.get("compressor"), Mapping):
+        out["compressor"] = get_codec(out["compressor"], key=key)
+    if isinstance(out.get("filters"), list):
+        out["filters"] = [get_codec(f, key=key) if isinstance(f, Mapping) else f for f in out["filters"]]
+    return out

@@ -19,6 +19,7 @@ from typing import Any
 
 import zarrflow
 from zarrflow.errors import ContainsArrayError, ContainsGroupError
+from zarrflow.format.codec_config import codecs_from_options
 from zarrflow.pipeline import append as appending
 from zarrflow.pipeline.spec import FILTER_OPS, Pipeline, Step
 from zarrflow.pipeline.state import StateDir, node_fingerprint
@@ -131,7 +132,8 @@ def run_step(pipeline: Pipeline, plan: StepPlan, scheduler: Any = None, progress
         chunks = args["chunks"]
         chunks = tuple(chunks) if isinstance(chunks, list) else {k: (tuple(v) if v is not None else None)
                                                                  for k, v in chunks.items()}
-        common = dict(target_options=_codec_options(args.get("target_options")), temp_store=args.get("temp"),
+        options = codecs_from_options(args.get("target_options"), key=f"steps.{step.id}.target_options")
+        common = dict(target_options=options or None, temp_store=args.get("temp"),
                       max_stages=int(args.get("max_stages", 4)), storage_options=out.storage_options or None)
         try:
             plan_r = zarrflow.rechunk(src, chunks, args["max_mem"], out.url, **common)
@@ -190,16 +192,3 @@ def run_step(pipeline: Pipeline, plan: StepPlan, scheduler: Any = None, progress
         StateDir(pipeline.ref(step.writes[0])).write_json(
             f"steps/{step.id}.json", {"fingerprint": fingerprint, "finished": time.time()})
     return StepResult(step.id, step.op, "done", time.perf_counter() - started, detail)
-
-
-def _codec_options(options: dict | None) -> dict | None:
-    if not options:
-        return None
-    from numcodecs import get_codec  # noqa: PLC0415
-
-    out = dict(options)
-    if isinstance(out.get("compressor"), dict):
-        out["compressor"] = get_codec(out["compressor"])
-    if isinstance(out.get("filters"), list):
-        out["filters"] = [get_codec(f) if isinstance(f, dict) else f for f in out["filters"]]
-    return out
