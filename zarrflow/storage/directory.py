@@ -148,7 +148,8 @@ class DirectoryStore(Store):
         self._check_inside(dirpath, key)
         try:
             write_atomically(dirpath, name, data)
-        except OSError as exc:
+        except OSError as exc:  # e.g. a full disk: nothing of the value is left behind ...
+            self._prune(dirpath)  # ... nor the directories made for it
             raise self._error("write", key, exc) from exc
 
     def __delitem__(self, key: str) -> None:

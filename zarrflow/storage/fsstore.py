@@ -486,11 +486,15 @@ class FSStore(Store):
 
     def _write(self, items: dict[str, bytes]) -> None:
         """Write checked items: atomically (temp file + rename) on local disks, else ``fs.pipe``."""
-        try:
-            if self._local:
-                for key, data in items.items():
+        if self._local:
+            for key, data in items.items():
+                try:
                     self._write_local(self._fs_path(key), data)
-            elif len(items) == 1:  # whole-object PUTs: a retried write stores the same bytes
+                except Exception as exc:  # named by the key that failed (a full disk, ...)
+                    raise self._error("write", key, exc) from exc
+            return
+        try:
+            if len(items) == 1:  # whole-object PUTs: a retried write stores the same bytes
                 key, data = next(iter(items.items()))
                 path = self._fs_path(key)
                 self._retry("write", repr(key), lambda: self.fs.pipe_file(path, data))
@@ -507,7 +511,11 @@ class FSStore(Store):
         parent, name = os.path.split(path)
         if self.fs.isdir(path):  # a key replacing a "directory" of keys
             self.fs.rm(path, recursive=True)
-        write_atomically(parent, name, data)
+        try:
+            write_atomically(parent, name, data)
+        except OSError:  # e.g. a full disk: no directory made for the value is left either
+            prune_empty_dirs(parent, self.path)
+            raise
 
     def _pipe_retrying(self, batch: dict[str, bytes]) -> None:
         """Concurrent PUTs of ``batch`` on an async filesystem; those that failed with a
