@@ -30,6 +30,7 @@ from fsspec.core import url_to_fs
 from fsspec.implementations.local import LocalFileSystem
 
 from zarrflow.errors import StoreError
+from zarrflow.format.keys import is_metadata_key
 from zarrflow.storage.base import Store, check_dimension_separator, ensure_bytes
 from zarrflow.storage.local_files import TEMP_SUFFIX, prune_empty_dirs, write_atomically
 from zarrflow.storage.retry import (
@@ -75,6 +76,7 @@ def _rebuild(url: str, mode: str, storage_options: dict[str, Any], extras: dict[
     store = FSStore.__new__(FSStore)
     extras = dict(extras or {})
     store._set_retries(extras.pop("retries", DEFAULT_POLICY))
+    store.durable = bool(extras.pop("durable", False))
     params: dict[str, Any] = {
         "normalize_keys": False,
         "dimension_separator": None,
@@ -116,6 +118,9 @@ class FSStore(Store):
       own retries are turned off then (unless ``config_kwargs['retries']`` is given),
       so one policy bounds the time. ``None`` leaves retrying to the backend alone.
       Counters: ``store.retry_stats``; log: the ``zarrflow.storage.retry`` logger.
+    - ``durable``: on a local filesystem, fsync each value and its directory before a
+      write returns (metadata documents are written so always); see
+      ``storage.local_files``. Object stores are durable when a PUT returns.
     - ``storage_options``: passed to the filesystem (``anon``, ``key``, ``secret``,
       ``client_kwargs={'endpoint_url': ...}``, ...); for chained URLs they are keyed
       by protocol (``s3={...}``), as in fsspec.
@@ -148,9 +153,11 @@ class FSStore(Store):
         create: bool = False,
         missing_exceptions: tuple[type[BaseException], ...] | None = None,
         retries: RetryPolicy | None = DEFAULT_POLICY,
+        durable: bool = False,
         **storage_options: Any,
     ) -> None:
         self._set_retries(retries)
+        self.durable = bool(durable)
         if fs is not None and storage_options:
             raise ValueError(f"FSStore({url!r}): give either fs= or storage_options, not both")
         if not isinstance(url, (str, os.PathLike)):
@@ -244,6 +251,8 @@ class FSStore(Store):
             extras["fs"] = self._given_fs
         if self.retries != DEFAULT_POLICY:
             extras["retries"] = self.retries
+        if self.durable:
+            extras["durable"] = True
         return (_rebuild, (self.url, self.mode, self.storage_options, extras or None))
 
     @property
@@ -512,7 +521,7 @@ class FSStore(Store):
         if self.fs.isdir(path):  # a key replacing a "directory" of keys
             self.fs.rm(path, recursive=True)
         try:
-            write_atomically(parent, name, data)
+            write_atomically(parent, name, data, durable=self.durable or is_metadata_key(name))
         except OSError:  # e.g. a full disk: no directory made for the value is left either
             prune_empty_dirs(parent, self.path)
             raise
