@@ -6,7 +6,7 @@ is freed completes, exactly.
 ENOSPC comes from a real, small filesystem: a 1 MiB tmpfs mounted for the test
 (needs the right to mount: root, as in CI's container); EFBIG from ``RLIMIT_FSIZE`` in
 a child process (any user). Over every local store: DirectoryStore,
-NestedDirectoryStore, N5Store and FSStore on a local path.
+NestedDirectoryStore, N5Store and FSStore on a local path, and in durable mode.
 """
 
 from __future__ import annotations
@@ -35,6 +35,10 @@ STORES = {
     "nested": lambda root: NestedDirectoryStore(str(root)),
     "n5": lambda root: N5Store(str(root)),
     "fsstore-local": lambda root: FSStore(str(root)),
+    # durable: whole chunks go in one setitems whose writes run concurrently
+    "directory-durable": lambda root: DirectoryStore(str(root), durable=True),
+    "n5-durable": lambda root: N5Store(str(root), durable=True),
+    "fsstore-local-durable": lambda root: FSStore(str(root), durable=True),
 }
 
 

@@ -32,7 +32,7 @@ from fsspec.implementations.local import LocalFileSystem
 from zarrflow.errors import StoreError
 from zarrflow.format.keys import is_metadata_key
 from zarrflow.storage.base import Store, check_dimension_separator, ensure_bytes
-from zarrflow.storage.local_files import TEMP_SUFFIX, prune_empty_dirs, write_atomically
+from zarrflow.storage.local_files import TEMP_SUFFIX, prune_empty_dirs, write_atomically, write_many_durably
 from zarrflow.storage.retry import (
     DEFAULT_POLICY,
     RetryPolicy,
@@ -495,6 +495,9 @@ class FSStore(Store):
 
     def _write(self, items: dict[str, bytes]) -> None:
         """Write checked items: atomically (temp file + rename) on local disks, else ``fs.pipe``."""
+        if self._local and self.durable and len(items) > 1:
+            self._write_local_durably(items)
+            return
         if self._local:
             for key, data in items.items():
                 try:
@@ -514,6 +517,23 @@ class FSStore(Store):
                 self._pipe_retrying({self._fs_path(k): v for k, v in items.items()})
         except Exception as exc:
             raise self._error("write", list(items), exc) from exc
+
+    def _write_local_durably(self, items: dict[str, bytes]) -> None:
+        """Durable local writes of many items, their fsyncs overlapping (see local_files)."""
+        writes = []
+        for key, data in items.items():
+            path = self._fs_path(key)
+            if self.fs.isdir(path):  # a key replacing a "directory" of keys
+                self.fs.rm(path, recursive=True)
+            parent, name = os.path.split(path)
+            writes.append((parent, name, data))
+        errors = write_many_durably(writes)
+        for (parent, _, _), exc in zip(writes, errors):
+            if exc is not None:
+                prune_empty_dirs(parent, self.path)
+        for key, exc in zip(items, errors):
+            if exc is not None:
+                raise self._error("write", key, exc) from exc
 
     def _write_local(self, path: str, data: bytes) -> None:
         """Write ``data`` to local ``path`` via a temporary file in the same directory."""
