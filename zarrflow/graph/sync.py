@@ -24,7 +24,8 @@ single key's lock and a multi-key lock are the same kind, so ``sync[key]`` and
 
 - at once when the holder's process dies (SIGKILL, OOM killer, a crash): the
   scheduler sees its client's connection close (measured on 127.0.0.1: the next writer
-  had the lock about 0.1 s after the SIGKILL; ``benchmarks/lock_recovery.py``);
+  held the lock 0.03-0.11 s after the SIGKILL, where ``distributed.Lock`` took 38 s and
+  ``distributed.MultiLock`` never released it; ``benchmarks/lock_recovery.py``);
 - when the holder's worker is removed from the cluster (e.g. after
   ``distributed.scheduler.worker-ttl`` without a heartbeat: a machine that vanished);
 - ``lease_timeout`` s (default 30) after the holder's last heartbeat (it sends one
