@@ -141,3 +141,19 @@ def test_durable_survives_pickling(tmp_path):
                   FSStore(str(tmp_path / "e"), durable=True)):
         assert pickle.loads(pickle.dumps(store)).durable is True, store
         assert pickle.loads(pickle.dumps(type(store)(store.path))).durable is False
+
+
+@pytest.mark.parametrize("durable", [False, True])
+def test_n5_setitems_with_chunks_before_their_metadata(tmp_path, durable):
+    import numpy as np
+
+    import zarrflow
+
+    src = zarrflow.open_array(N5Store(tmp_path / "src.n5"), mode="w", shape=(4, 6), chunks=(2, 3), dtype="i2")
+    src[...] = np.arange(24, dtype="i2").reshape(4, 6)
+    items = {k: src.store[k] for k in sorted(src.store, key=lambda k: k.startswith("."))}  # chunks first
+    dst = N5Store(tmp_path / "dst.n5", durable=durable)
+    dst.setitems(items)
+    assert sorted(p.name for p in (tmp_path / "dst.n5").rglob("*") if p.is_file()) == \
+        sorted(p.name for p in (tmp_path / "src.n5").rglob("*") if p.is_file())
+    np.testing.assert_array_equal(zarrflow.open_array(dst, mode="r")[...], src[...])

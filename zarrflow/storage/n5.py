@@ -283,17 +283,18 @@ class N5Store(DirectoryStore):
                 DirectoryStore.__delitem__(self, nkey)
 
     def setitems(self, items: Mapping[str, Any]) -> None:
-        """Store many values: chunk keys through their N5 block paths (in durable mode,
-        with overlapping fsyncs), documents one by one."""
+        """Store many values: documents first, one by one (a block path depends on its
+        array's attributes.json), then chunk keys through their N5 block paths (in
+        durable mode, with overlapping fsyncs)."""
         blocks, docs = {}, {}
         for key, value in items.items():
             nkey = self._normalize_key(key)
-            (docs if _split(nkey)[1] in _META_NAMES else blocks)[nkey] = value
+            (docs if _split(nkey)[1] in _META_NAMES else blocks)[nkey] = byte_view(value)
+        for key, value in docs.items():
+            self[key] = value
         if blocks:
             self._check_writeable(next(iter(blocks)))
             DirectoryStore.setitems(self, {self._to_n5_key(k): v for k, v in blocks.items()})
-        for key, value in docs.items():
-            self[key] = value
 
     def __delitem__(self, key: str) -> None:
         nkey = self._normalize_key(key)
