@@ -34,7 +34,7 @@ DEFAULT_OUT = REPO_ROOT / "benchmarks" / "results" / "engine.md"
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n")[0])
-    p.add_argument("--impls", default=",".join(impls.IMPLS),
+    p.add_argument("--impls", default=",".join(impls.DEFAULT_IMPLS),
                    help="comma-separated implementations (default: all)")
     p.add_argument("--workloads", default="", help=f"comma-separated workloads or groups "
                    f"(default: all). Groups: {', '.join(workloads.GROUPS)}")

@@ -18,6 +18,8 @@ class Impl:
     env: str = "main"
     options: dict = field(default_factory=dict)
     kind: str = "engine"  # 'engine' | 'limit'
+    #: Run when ``--impls`` is not given (variants such as the durable modes are not).
+    default: bool = True
 
 
 IMPLS: dict[str, Impl] = {
@@ -29,8 +31,16 @@ IMPLS: dict[str, Impl] = {
         Impl("tensorstore", "benchmarks.impls.tensorstore_impl"),
         Impl("codec", "benchmarks.impls.codec_limit", kind="limit"),
         Impl("rawio", "benchmarks.impls.rawio_limit", kind="limit"),
+        # variants, for benchmarks/results/durability.md: fsync every chunk, or not
+        Impl("zarrflow_durable", "benchmarks.impls.v2api", options={"module": "zarrflow", "durable": True},
+             default=False),
+        Impl("tensorstore_nosync", "benchmarks.impls.tensorstore_impl", options={"file_io_sync": False},
+             default=False),
     )
 }
+
+#: The implementations run by default.
+DEFAULT_IMPLS: tuple[str, ...] = tuple(name for name, impl in IMPLS.items() if impl.default)
 
 #: Report order; ``limit`` is derived by the parent, never run.
 ORDER: tuple[str, ...] = tuple(IMPLS) + ("limit",)
@@ -53,7 +63,7 @@ def versions(impl: str) -> dict:
 def parse(spec: str | None) -> list[str]:
     """Implementation names from a comma-separated list (all when empty)."""
     if not spec:
-        return list(IMPLS)
+        return list(DEFAULT_IMPLS)
     names = [s.strip() for s in spec.split(",") if s.strip()]
     unknown = [n for n in names if n not in IMPLS]
     if unknown:

@@ -34,8 +34,10 @@ def compressor_json(cfg: dict) -> dict:
 class TensorStoreAdapter:
     """``ts.open(...).result()``; reads ``.read().result()``, writes ``.write(a).result()``."""
 
-    def __init__(self, ts):
+    def __init__(self, ts, file_io_sync: bool = True):
         self.ts = ts
+        # tensorstore fsyncs every file it writes unless its context says otherwise
+        self.context = ts.Context({"file_io_sync": file_io_sync})
 
     @staticmethod
     def _kvstore(path: str) -> dict:
@@ -48,11 +50,11 @@ class TensorStoreAdapter:
             "filters": None, "dimension_separator": ".",
         }
         spec = {"driver": "zarr", "kvstore": self._kvstore(path), "metadata": metadata}
-        return self.ts.open(spec, create=True, delete_existing=True).result()
+        return self.ts.open(spec, create=True, delete_existing=True, context=self.context).result()
 
     def open(self, path: str):
         spec = {"driver": "zarr", "kvstore": self._kvstore(path)}
-        return self.ts.open(spec, open=True, read=True).result()
+        return self.ts.open(spec, open=True, read=True, context=self.context).result()
 
     def write_full(self, t, a) -> None:
         t.write(a).result()
@@ -73,8 +75,8 @@ class TensorStoreAdapter:
         return t.oindex[sel].read().result()
 
 
-def make_runner(wl: Workload, workdir: str, **_opts) -> EngineRunner:
-    return EngineRunner(TensorStoreAdapter(_load()), wl, workdir)
+def make_runner(wl: Workload, workdir: str, file_io_sync: bool = True, **_opts) -> EngineRunner:
+    return EngineRunner(TensorStoreAdapter(_load(), file_io_sync), wl, workdir)
 
 
 def versions(**_opts) -> dict:

@@ -32,19 +32,22 @@ def load(module_name: str):
 class V2Adapter(ZarrApiAdapter):
     """zarr-2 API calls on a DirectoryStore given by path."""
 
-    def __init__(self, zarr):
+    def __init__(self, zarr, durable: bool = False):
         self.zarr = zarr
+        self.durable = durable
 
     def create(self, path: str, wl: Workload):
-        return self.zarr.open(path, mode="w", shape=wl.shape, chunks=wl.chunks, dtype=wl.dtype,
+        where = self.zarr.DirectoryStore(path, durable=True) if self.durable else path  # zarrflow only
+        return self.zarr.open(where, mode="w", shape=wl.shape, chunks=wl.chunks, dtype=wl.dtype,
                               compressor=numcodecs.get_codec(dict(wl.compressor)))
 
     def open(self, path: str):
         return self.zarr.open(path, mode="r")
 
 
-def make_runner(wl: Workload, workdir: str, module: str = "zarrflow", **_opts) -> EngineRunner:
-    return EngineRunner(V2Adapter(load(module)), wl, workdir)
+def make_runner(wl: Workload, workdir: str, module: str = "zarrflow", durable: bool = False,
+                **_opts) -> EngineRunner:
+    return EngineRunner(V2Adapter(load(module), durable), wl, workdir)
 
 
 def versions(module: str = "zarrflow", **_opts) -> dict:

@@ -5,11 +5,19 @@ every chunk a write touches, in sorted key order (no deadlock between writers th
 overlap), and holds them for the whole write, so a multi-chunk write is atomic
 against other writers. :func:`hold` is that one way of taking several locks; a
 synchronizer may offer ``lock_many(keys)`` to take them all at once (the
-distributed one uses the scheduler's MultiLock).
+distributed one takes them all at once on the scheduler, as leases).
 
 ``ThreadSynchronizer`` guards threads of one process. ``ProcessSynchronizer`` guards
 processes sharing a filesystem, with one lock file per key under its path (and a
 thread lock per key, since file locks do not exclude threads of one process).
+
+**A dead holder never wedges a chunk.** The lock files hold ``fcntl`` locks, which the
+kernel drops when the holding process dies however it dies (SIGKILL, OOM killer), so
+the next writer gets the lock as soon as the holder is gone: there is no lease to wait
+out (tests/core/test_sync_kill.py). Whatever the holder had half written never lands:
+chunks are replaced whole (a temporary file moved into place). On network
+filesystems this holds as far as their lock manager honours ``fcntl`` locks (NFSv4
+releases a dead client's locks after its lease period, typically 90 s).
 """
 
 from __future__ import annotations

@@ -9,6 +9,10 @@ key, or a symlink inside the store, cannot make the store touch files outside it
 Reads do follow symlinks: linking chunk directories onto another disk is a
 legitimate layout, and reading cannot damage anything.
 
+``durable=True`` also fsyncs each value and its directory before a write returns
+(see ``local_files``); metadata documents (``.zarray``, ``.zgroup``, ``.zattrs``,
+``.zmetadata``) are written durably always.
+
 OS errors become :class:`~zarrflow.errors.StoreError` naming the store and key,
 keeping the OS error as ``__cause__``; a missing file is a ``KeyError``.
 """
@@ -17,12 +21,13 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from zarrflow.errors import FSPathExistNotDir, InvalidKeyError, StoreError
+from zarrflow.format.keys import METADATA_KEYS
 from zarrflow.storage.base import Store, byte_view, check_dimension_separator
-from zarrflow.storage.local_files import is_temp_name, prune_empty_dirs, write_atomically
+from zarrflow.storage.local_files import is_temp_name, prune_empty_dirs, write_atomically, write_many_durably
 
 __all__ = ["DirectoryStore", "NestedDirectoryStore"]
 
@@ -33,15 +38,18 @@ class DirectoryStore(Store):
     exists and is not a directory raises :class:`FSPathExistNotDir`.
     ``normalize_keys=True`` lower-cases keys (zarr 2). ``dimension_separator`` is
     the default chunk-key separator of arrays created here. ``read_only=True``
-    makes every write raise :class:`ReadOnlyError`. Pickles as its parameters.
+    makes every write raise :class:`ReadOnlyError`. ``durable=True`` fsyncs every
+    value (and its directory) before the write returns, so it survives a power cut;
+    metadata documents are written so always. Pickles as its parameters.
     """
 
     is_persistent = True
     supports_multiprocess_writes = True
-    supports_multiprocess_writes = True
     supports_rename = True
     #: The constructor's default ``dimension_separator`` (dropped from pickles).
     _default_separator: str | None = None
+    #: Names (last key component) always written durably: the metadata documents.
+    _durable_names: frozenset[str] = METADATA_KEYS
 
     def __init__(
         self,
@@ -49,6 +57,7 @@ class DirectoryStore(Store):
         normalize_keys: bool = False,
         dimension_separator: str | None = None,
         read_only: bool = False,
+        durable: bool = False,
     ) -> None:
         path = os.path.abspath(os.fsdecode(path))
         if os.path.exists(path) and not os.path.isdir(path):
@@ -57,6 +66,7 @@ class DirectoryStore(Store):
         self.normalize_keys = bool(normalize_keys)
         self.dimension_separator = check_dimension_separator(dimension_separator)
         self._read_only = bool(read_only)
+        self.durable = bool(durable)
         self._real_root: str | None = None
         self._inside: set[str] = set()  # directories already checked to be under the root
 
@@ -64,8 +74,8 @@ class DirectoryStore(Store):
 
     def _params(self) -> tuple[Any, ...]:
         """Constructor arguments, trailing defaults dropped (keeps pickles small)."""
-        params = [self.path, self.normalize_keys, self.dimension_separator, self._read_only]
-        defaults = [None, False, type(self)._default_separator, False]
+        params = [self.path, self.normalize_keys, self.dimension_separator, self._read_only, self.durable]
+        defaults = [None, False, type(self)._default_separator, False, False]
         while len(params) > 1 and params[-1] == defaults[len(params) - 1]:
             params.pop()
         return tuple(params)
@@ -147,9 +157,42 @@ class DirectoryStore(Store):
         dirpath, name = os.path.split(path)
         self._check_inside(dirpath, key)
         try:
-            write_atomically(dirpath, name, data)
-        except OSError as exc:
+            write_atomically(dirpath, name, data, durable=self.durable or name in self._durable_names)
+        except OSError as exc:  # e.g. a full disk: nothing of the value is left behind ...
+            self._prune(dirpath)  # ... nor the directories made for it
             raise self._error("write", key, exc) from exc
+
+    @property
+    def supports_concurrent_getitems(self) -> bool:  # type: ignore[override]
+        """True in durable mode: the engine then hands whole chunks over in one
+        ``setitems``, whose fsyncs overlap (see :meth:`setitems`)."""
+        return self.durable
+
+    def setitems(self, items: Mapping[str, Any]) -> None:
+        """Store many values (every key checked first); in durable mode the files are
+        written and fsynced concurrently, then each directory is fsynced once, before
+        this returns. A failed write raises StoreError naming its key; the others land."""
+        if not self.durable or len(items) < 2:
+            super().setitems(items)
+            return
+        writes, keys = [], []
+        for key, value in items.items():
+            nkey = self._normalize_key(key)
+            self._check_writeable(nkey)
+            dirpath, name = os.path.split(self._file(nkey))
+            self._check_inside(dirpath, key)
+            writes.append((dirpath, name, byte_view(value)))
+            keys.append(key)
+        errors = write_many_durably(writes)
+        failed = [(k, e) for k, e in zip(keys, errors) if e is not None]
+        if failed:
+            for (dirpath, _, _), e in zip(writes, errors):
+                if e is not None:
+                    self._prune(dirpath)
+            key, exc = failed[0]
+            if isinstance(exc, OSError):
+                raise self._error("write", key, exc) from exc
+            raise exc
 
     def __delitem__(self, key: str) -> None:
         """Delete the file for ``key``; a directory (a prefix) is removed with its tree."""
@@ -320,6 +363,7 @@ class NestedDirectoryStore(DirectoryStore):
         normalize_keys: bool = False,
         dimension_separator: str | None = "/",
         read_only: bool = False,
+        durable: bool = False,
     ) -> None:
         if dimension_separator is None:
             dimension_separator = "/"
@@ -327,4 +371,4 @@ class NestedDirectoryStore(DirectoryStore):
             raise ValueError(
                 f"NestedDirectoryStore only supports '/' as dimension_separator, got {dimension_separator!r}"
             )
-        super().__init__(path, normalize_keys, dimension_separator, read_only)
+        super().__init__(path, normalize_keys, dimension_separator, read_only, durable)

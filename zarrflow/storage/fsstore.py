@@ -19,17 +19,29 @@ not, and are imported by fsspec, by protocol name, when a URL needs one.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import fsspec
+import fsspec.asyn
 from fsspec.core import url_to_fs
 from fsspec.implementations.local import LocalFileSystem
 
 from zarrflow.errors import StoreError
+from zarrflow.format.keys import is_metadata_key
 from zarrflow.storage.base import Store, check_dimension_separator, ensure_bytes
-from zarrflow.storage.local_files import TEMP_SUFFIX, prune_empty_dirs, write_atomically
+from zarrflow.storage.local_files import TEMP_SUFFIX, prune_empty_dirs, write_atomically, write_many_durably
+from zarrflow.storage.retry import (
+    DEFAULT_POLICY,
+    RetryPolicy,
+    RetryStats,
+    describe,
+    is_transient,
+    quiet_backend,
+    quiet_backend_options,
+)
 
 __all__ = ["FSStore"]
 
@@ -62,6 +74,9 @@ def _bucket_missing(exc: BaseException) -> bool:
 def _rebuild(url: str, mode: str, storage_options: dict[str, Any], extras: dict[str, Any] | None) -> FSStore:
     """Unpickle an FSStore from its parameters (see ``FSStore.__reduce__``)."""
     store = FSStore.__new__(FSStore)
+    extras = dict(extras or {})
+    store._set_retries(extras.pop("retries", DEFAULT_POLICY))
+    store.durable = bool(extras.pop("durable", False))
     params: dict[str, Any] = {
         "normalize_keys": False,
         "dimension_separator": None,
@@ -69,7 +84,7 @@ def _rebuild(url: str, mode: str, storage_options: dict[str, Any], extras: dict[
         "missing_exceptions": None,
         "fs": None,
     }
-    params.update(extras or {})
+    params.update(extras)
     store._setup(url=url, mode=mode, storage_options=storage_options, **params)
     return store
 
@@ -95,6 +110,17 @@ class FSStore(Store):
     - ``create``: create the root directory/bucket at open.
     - ``missing_exceptions``: backend errors that mean "no such key" (default
       FileNotFoundError, IsADirectoryError, NotADirectoryError).
+    - ``retries``: the :class:`~zarrflow.storage.retry.RetryPolicy` of every request
+      (default: 8 tries, backoff 0.1 s doubling to 5 s with jitter, 60 s in all):
+      transient faults (HTTP 500/502/503/504, SlowDown, connection resets, timeouts)
+      are retried per request - per key in ``getitems`` - and permanent ones (403,
+      404, bad credentials, a refused connection) raise at once. On S3 the backends'
+      own retries are turned off then (unless ``config_kwargs['retries']`` is given),
+      so one policy bounds the time. ``None`` leaves retrying to the backend alone.
+      Counters: ``store.retry_stats``; log: the ``zarrflow.storage.retry`` logger.
+    - ``durable``: on a local filesystem, fsync each value and its directory before a
+      write returns (metadata documents are written so always); see
+      ``storage.local_files``. Object stores are durable when a PUT returns.
     - ``storage_options``: passed to the filesystem (``anon``, ``key``, ``secret``,
       ``client_kwargs={'endpoint_url': ...}``, ...); for chained URLs they are keyed
       by protocol (``s3={...}``), as in fsspec.
@@ -126,8 +152,12 @@ class FSStore(Store):
         check: bool = False,
         create: bool = False,
         missing_exceptions: tuple[type[BaseException], ...] | None = None,
+        retries: RetryPolicy | None = DEFAULT_POLICY,
+        durable: bool = False,
         **storage_options: Any,
     ) -> None:
+        self._set_retries(retries)
+        self.durable = bool(durable)
         if fs is not None and storage_options:
             raise ValueError(f"FSStore({url!r}): give either fs= or storage_options, not both")
         if not isinstance(url, (str, os.PathLike)):
@@ -185,8 +215,12 @@ class FSStore(Store):
             options = dict(storage_options)
             if protocol in (None, "file", "local") and "::" not in url:
                 options.setdefault("auto_mkdir", True)
+            if self.retries is not None and "::" not in url:
+                options = quiet_backend_options(protocol, options)
             try:
                 self.fs, path = url_to_fs(url, **options)
+                if self.retries is not None and "::" not in url:
+                    quiet_backend(self.fs, storage_options)
             except ImportError:
                 raise
             except Exception as exc:
@@ -215,6 +249,10 @@ class FSStore(Store):
             extras["missing_exceptions"] = self.missing_exceptions
         if self._given_fs is not None:
             extras["fs"] = self._given_fs
+        if self.retries != DEFAULT_POLICY:
+            extras["retries"] = self.retries
+        if self.durable:
+            extras["durable"] = True
         return (_rebuild, (self.url, self.mode, self.storage_options, extras or None))
 
     @property
@@ -276,12 +314,27 @@ class FSStore(Store):
             keys = list(keys)
             shown = ", ".join(repr(k) for k in keys[:3])
             what = f"key {shown}" if len(keys) == 1 else f"keys {shown}{', ...' if len(keys) > 3 else ''} ({len(keys)} keys)"
-        why = f"{type(exc).__name__}: {exc}"
+        why = f"{type(exc).__name__}: {exc}{describe(exc)}"
         if _bucket_missing(exc):
             why = f"the bucket does not exist ({why})"
         elif isinstance(exc, PermissionError):
             why = f"permission denied - check the credentials ({why})"
         return StoreError(f"{self!r}: cannot {action} {what}: {why}")
+
+    # --- retries ------------------------------------------------------------------------
+
+    def _set_retries(self, retries: RetryPolicy | None) -> None:
+        if retries is not None and not isinstance(retries, RetryPolicy):
+            raise TypeError(f"FSStore retries must be a RetryPolicy or None, got {type(retries).__name__} {retries!r}")
+        self.retries = retries
+        #: Counters of this store's retried requests (see zarrflow.storage.retry).
+        self.retry_stats = RetryStats()
+
+    def _retry(self, action: str, what: str, fn: Any) -> Any:
+        """``fn()`` under this store's retry policy (transient faults retried)."""
+        if self.retries is None or self._local:
+            return fn()
+        return self.retries.call(fn, action=action, what=f"{what} of {self!r}", stats=self.retry_stats)
 
     # --- mapping ------------------------------------------------------------------------
 
@@ -289,7 +342,8 @@ class FSStore(Store):
         """The value at ``key``; KeyError naming the key when it does not exist."""
         nkey = self._normalize_key(key)
         try:
-            value = self.fs.cat_file(self._fs_path(nkey))
+            path = self._fs_path(nkey)
+            value = self._retry("read", repr(nkey), lambda: self.fs.cat_file(path))
         except Exception as exc:
             if self._is_missing(exc):
                 raise KeyError(key) from exc
@@ -311,7 +365,7 @@ class FSStore(Store):
         try:
             if not self.fs.isfile(path):
                 raise KeyError(key)
-            self.fs.rm_file(path)
+            self._retry("delete", repr(nkey), lambda: self.fs.rm_file(path))
         except KeyError:
             raise
         except Exception as exc:
@@ -324,7 +378,8 @@ class FSStore(Store):
         """True when ``key`` holds a value (one metadata request, no data transfer)."""
         try:
             # info(), not isfile(): isfile() answers False for any error (denied, unreachable)
-            return self.fs.info(self._fs_path(nkey)).get("type") == "file"
+            path = self._fs_path(nkey)
+            return self._retry("look up", repr(nkey), lambda: self.fs.info(path)).get("type") == "file"
         except Exception as exc:
             if self._is_missing(exc):
                 return False
@@ -335,7 +390,7 @@ class FSStore(Store):
         fs_path = self._fs_path(path)
         try:
             self.fs.invalidate_cache(fs_path)
-            found = self.fs.find(fs_path, withdirs=False)
+            found = self._retry("list", repr(path), lambda: self.fs.find(fs_path, withdirs=False))
         except Exception as exc:
             if self._is_missing(exc):
                 return []
@@ -382,13 +437,12 @@ class FSStore(Store):
                     out[k] = value
             return out
         try:
-            results = self.fs.cat(list(paths), on_error="return")
+            results = self._cat_retrying(paths)
         except Exception as exc:
             if self._is_missing(exc):
                 return {}
-            raise self._error("read", [self._key_of(p) or p for p in paths], exc) from exc
-        if not isinstance(results, dict):  # pragma: no cover - fs.cat of a list is a dict
-            results = {next(iter(paths)): results}
+            failed = getattr(exc, "_zarrflow_path", None)
+            raise self._error("read", [self._key_of(p) or p for p in ([failed] if failed else paths)], exc) from exc
         out = {}
         for path, value in results.items():
             originals = paths.get(path) or paths.get(self.fs._strip_protocol(path))
@@ -403,6 +457,33 @@ class FSStore(Store):
                 out[k] = data
         return out
 
+    def _cat_retrying(self, paths: Mapping[str, Any]) -> dict[str, Any]:
+        """``fs.cat`` of ``paths`` (path -> value or exception); paths that failed with a
+        transient fault are fetched again, on their own, under the retry policy."""
+        done: dict[str, Any] = {}
+
+        def fetch() -> dict[str, Any]:
+            todo = [p for p in paths if p not in done]
+            results = self.fs.cat(todo, on_error="return")
+            if not isinstance(results, dict):  # pragma: no cover - fs.cat of a list is a dict
+                results = {todo[0]: results}
+            first: BaseException | None = None
+            for path, value in results.items():
+                asked = path if path in paths else self.fs._strip_protocol(path)
+                if isinstance(value, BaseException) and is_transient(value) and self.retries is not None:
+                    if first is None:
+                        first = value
+                        value._zarrflow_path = asked  # type: ignore[attr-defined] - named in the error
+                    continue
+                done[asked] = value
+            if first is not None:
+                raise first
+            return done
+
+        if self.retries is None:
+            return fetch()
+        return self._retry("read", f"{len(paths)} keys", fetch)
+
     def setitems(self, items: Mapping[str, Any]) -> None:
         """Store many values with one concurrent ``fs.pipe``; keys and values are all
         checked first, and a read-only store refuses before any request."""
@@ -414,24 +495,78 @@ class FSStore(Store):
 
     def _write(self, items: dict[str, bytes]) -> None:
         """Write checked items: atomically (temp file + rename) on local disks, else ``fs.pipe``."""
-        try:
-            if self._local:
-                for key, data in items.items():
+        if self._local and self.durable and len(items) > 1:
+            self._write_local_durably(items)
+            return
+        if self._local:
+            for key, data in items.items():
+                try:
                     self._write_local(self._fs_path(key), data)
-            elif len(items) == 1:
+                except Exception as exc:  # named by the key that failed (a full disk, ...)
+                    raise self._error("write", key, exc) from exc
+            return
+        try:
+            if len(items) == 1:  # whole-object PUTs: a retried write stores the same bytes
                 key, data = next(iter(items.items()))
-                self.fs.pipe_file(self._fs_path(key), data)
+                path = self._fs_path(key)
+                self._retry("write", repr(key), lambda: self.fs.pipe_file(path, data))
+            elif self.retries is None or not getattr(self.fs, "async_impl", False):
+                batch = {self._fs_path(k): v for k, v in items.items()}
+                self._retry("write", f"{len(batch)} keys", lambda: self.fs.pipe(batch))
             else:
-                self.fs.pipe({self._fs_path(k): v for k, v in items.items()})
+                self._pipe_retrying({self._fs_path(k): v for k, v in items.items()})
         except Exception as exc:
             raise self._error("write", list(items), exc) from exc
+
+    def _write_local_durably(self, items: dict[str, bytes]) -> None:
+        """Durable local writes of many items, their fsyncs overlapping (see local_files)."""
+        writes = []
+        for key, data in items.items():
+            path = self._fs_path(key)
+            if self.fs.isdir(path):  # a key replacing a "directory" of keys
+                self.fs.rm(path, recursive=True)
+            parent, name = os.path.split(path)
+            writes.append((parent, name, data))
+        errors = write_many_durably(writes)
+        for (parent, _, _), exc in zip(writes, errors):
+            if exc is not None:
+                prune_empty_dirs(parent, self.path)
+        for key, exc in zip(items, errors):
+            if exc is not None:
+                raise self._error("write", key, exc) from exc
 
     def _write_local(self, path: str, data: bytes) -> None:
         """Write ``data`` to local ``path`` via a temporary file in the same directory."""
         parent, name = os.path.split(path)
         if self.fs.isdir(path):  # a key replacing a "directory" of keys
             self.fs.rm(path, recursive=True)
-        write_atomically(parent, name, data)
+        try:
+            write_atomically(parent, name, data, durable=self.durable or is_metadata_key(name))
+        except OSError:  # e.g. a full disk: no directory made for the value is left either
+            prune_empty_dirs(parent, self.path)
+            raise
+
+    def _pipe_retrying(self, batch: dict[str, bytes]) -> None:
+        """Concurrent PUTs of ``batch`` on an async filesystem; those that failed with a
+        transient fault are sent again, on their own, under the retry policy."""
+        done: set[str] = set()
+
+        async def put_each(todo: list[str]) -> list[Any]:
+            return await asyncio.gather(*(self.fs._pipe_file(p, batch[p]) for p in todo), return_exceptions=True)
+
+        def put() -> None:
+            todo = [p for p in batch if p not in done]
+            results = fsspec.asyn.sync(self.fs.loop, put_each, todo)
+            first: BaseException | None = None
+            for path, result in zip(todo, results):
+                if not isinstance(result, BaseException):
+                    done.add(path)
+                elif first is None or (is_transient(first) and not is_transient(result)):
+                    first = result  # a permanent fault wins: it is raised at once
+            if first is not None:
+                raise first
+
+        self._retry("write", f"{len(batch)} keys", put)
 
     def delitems(self, keys: Iterable[str]) -> None:
         """Delete many keys with one ``fs.rm``; missing ones are ignored."""
@@ -448,7 +583,7 @@ class FSStore(Store):
                     except KeyError:
                         pass
                 return
-            self.fs.rm(paths)
+            self._retry("delete", f"{len(paths)} keys", lambda: self.fs.rm(paths))
         except Exception as exc:
             if not self._is_missing(exc):
                 raise self._error("delete", nkeys, exc) from exc
@@ -474,7 +609,7 @@ class FSStore(Store):
         fs_path = self._fs_path(npath)
         try:
             self.fs.invalidate_cache(fs_path)
-            entries = self.fs.ls(fs_path, detail=True)
+            entries = self._retry("list", repr(npath), lambda: self.fs.ls(fs_path, detail=True))
         except Exception as exc:
             if self._is_missing(exc):
                 return []
@@ -507,7 +642,8 @@ class FSStore(Store):
                         pass
                     self._prune(self._fs_path(key))
             else:
-                self.fs.rm([self._fs_path(k) for k in keys])
+                targets = [self._fs_path(k) for k in keys]
+                self._retry("remove", repr(npath), lambda: self.fs.rm(targets))
         except Exception as exc:
             if not self._is_missing(exc):
                 raise self._error("remove", npath or "<root>", exc) from exc
@@ -519,7 +655,7 @@ class FSStore(Store):
         fs_path = self._fs_path(npath)
         try:
             self.fs.invalidate_cache(fs_path)
-            sizes = self.fs.du(fs_path, total=False)
+            sizes = self._retry("size", repr(npath), lambda: self.fs.du(fs_path, total=False))
         except Exception as exc:
             if self._is_missing(exc):
                 return 0

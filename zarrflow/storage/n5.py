@@ -80,12 +80,14 @@ def _join(dirpath: str, name: str) -> str:
 class N5Store(DirectoryStore):
     """A Zarr hierarchy stored as an N5 container in the directory ``path``.
 
-    Arguments as :class:`DirectoryStore`'s. Arrays created here use '.' chunk keys
+    Arguments as :class:`DirectoryStore`'s (``durable`` included; ``attributes.json``
+    is always written durably). Arrays created here use '.' chunk keys
     (``dimension_separator`` may only be '.' or None); on disk they are N5's nested,
     reversed block paths. See the module docstring for what is translated.
     """
 
     _default_separator = "."
+    _durable_names = DirectoryStore._durable_names | {N5_ATTRS_KEY}
 
     def __init__(
         self,
@@ -93,13 +95,14 @@ class N5Store(DirectoryStore):
         normalize_keys: bool = False,
         dimension_separator: str | None = ".",
         read_only: bool = False,
+        durable: bool = False,
     ) -> None:
         if dimension_separator not in (None, "."):
             raise ValueError(
                 "N5Store arrays use '.' chunk keys (stored as N5's nested, reversed block paths); "
                 f"got dimension_separator={dimension_separator!r}"
             )
-        super().__init__(path, normalize_keys, ".", read_only)
+        super().__init__(path, normalize_keys, ".", read_only, durable)
         self._lock = threading.RLock()
         self._ranks: dict[str, tuple[tuple[int, int, int, int], int | None]] = {}
 
@@ -278,6 +281,20 @@ class N5Store(DirectoryStore):
             self._write_doc(dirpath, doc)
             if os.path.isfile(self._file(nkey)):  # a stale verbatim value would shadow it
                 DirectoryStore.__delitem__(self, nkey)
+
+    def setitems(self, items: Mapping[str, Any]) -> None:
+        """Store many values: documents first, one by one (a block path depends on its
+        array's attributes.json), then chunk keys through their N5 block paths (in
+        durable mode, with overlapping fsyncs)."""
+        blocks, docs = {}, {}
+        for key, value in items.items():
+            nkey = self._normalize_key(key)
+            (docs if _split(nkey)[1] in _META_NAMES else blocks)[nkey] = byte_view(value)
+        for key, value in docs.items():
+            self[key] = value
+        if blocks:
+            self._check_writeable(next(iter(blocks)))
+            DirectoryStore.setitems(self, {self._to_n5_key(k): v for k, v in blocks.items()})
 
     def __delitem__(self, key: str) -> None:
         nkey = self._normalize_key(key)

@@ -19,6 +19,11 @@ from zarrflow.storage.n5 import N5Store
 __all__ = ["N5FSStore"]
 
 
+def _rebuild(url: str, normalize_keys: bool, mode: str, storage_options: dict[str, Any]) -> N5FSStore:
+    """Unpickle an N5FSStore (see ``N5FSStore.__reduce__``)."""
+    return N5FSStore(url, normalize_keys=normalize_keys, mode=mode, **storage_options)
+
+
 class N5FSStore(N5Store):
     """An N5 container at the local ``url`` (a path or ``file://`` URL).
 
@@ -26,7 +31,8 @@ class N5FSStore(N5Store):
     ``key_separator`` (only ``'.'`` or None: chunk keys are N5's nested, reversed
     block paths on disk) are as zarr 2's. ``storage_options`` are accepted for local
     filesystems (``auto_mkdir`` and the like have no effect: directories are always
-    created as needed).
+    created as needed). ``durable=True`` (also accepted in ``storage_options``)
+    fsyncs every block, as :class:`N5Store`'s.
     """
 
     def __init__(self, url: str | os.PathLike[str], normalize_keys: bool = False, key_separator: str | None = None,
@@ -45,7 +51,11 @@ class N5FSStore(N5Store):
         self.mode = mode
         self.storage_options = dict(storage_options)
         super().__init__(path, normalize_keys=normalize_keys, dimension_separator=dimension_separator,
-                         read_only=mode == "r")
+                         read_only=mode == "r", durable=bool(self.storage_options.get("durable", False)))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle as the path, key normalisation, mode and options."""
+        return (_rebuild, (self.path, self.normalize_keys, self.mode, self.storage_options))
 
     @property
     def fs(self) -> Any:
