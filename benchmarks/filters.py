@@ -355,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps({"workload": workload, "checks": checks, "planned_peak": bound}), flush=True)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    meta = {"shape": shape, "nbytes": nbytes, "threads": args.threads, "repeat": args.repeat, "scale": args.scale,
+    meta = {"loadavg": os.getloadavg(), "shape": shape, "nbytes": nbytes, "threads": args.threads, "repeat": args.repeat, "scale": args.scale,
             "cpus": os.cpu_count(), "python": sys.version.split()[0], "versions": _versions(),
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "command": "python -m benchmarks.filters " + " ".join(argv if argv is not None else sys.argv[1:])}
@@ -423,7 +423,8 @@ def report(meta: dict, rows: list[dict]) -> str:
         f"{meta['versions'].get('zarr')} (Zarr v2 format, the same Blosc lz4).",
         "",
         "Versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()) + f"; Python {meta['python']}; "
-        f"{meta['date']}.",
+        f"{meta['date']}" + (f"; load average at the end {meta['loadavg'][0]:.1f} on {meta['cpus']} CPUs"
+                             if meta.get("loadavg") else "") + ".",
         "",
     ]
     return "\n".join(lines)

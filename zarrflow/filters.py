@@ -16,14 +16,24 @@ with the halo and the kernel's result). ``axes=(1, 2)`` (or a footprint of depth
 along axis 0) filters slice by slice: no halo along the slice axis.
 
 Slices of uint8/uint16/float32 with small square windows run on OpenCV when it is
-installed, 3-D windows of up to 64 points on a vectorised NumPy selection, the rest on
-scipy (see ``zarrflow.graph.kernels``); all give scipy's values. NaN: a float block
-holding NaN always goes to scipy's own kernel, so the output is what scipy computes
-for that block; scipy's selection compares with ``<``, under which NaN is neither
-smaller nor larger than anything, so which value comes out next to NaN depends on the
-window's order and is not a well-defined order statistic (the tests check NaN-free
-data exactly and NaN data only where scipy itself is consistent). ``0.0`` and ``-0.0``
-compare equal and either may be returned.
+installed, other medians and ranks over up to 64 points on vectorised NumPy, the rest
+on scipy (see ``zarrflow.graph.kernels``); all give scipy's values.
+
+Where the result may differ from scipy's, and why:
+
+- NaN: a float block holding NaN always runs on scipy's own kernel. For median, rank
+  and percentile filters of 2-D and higher arrays scipy's result depends only on the
+  window, so zarrflow's equals it, NaN included (tested). For 1-D arrays and for
+  minimum/maximum filters scipy uses sliding algorithms whose NaN results depend on
+  where the line starts, which chunking changes: windows holding NaN may then differ
+  (NaN-free windows never do). A NaN-free result is exact everywhere.
+- 1-D median/rank/percentile: scipy's 1-D code reads past the line when the window is
+  longer than the array (it returned values absent from the input, differently from
+  run to run, in scipy 1.17); zarrflow returns what scipy's n-D code computes.
+- ``0.0`` and ``-0.0`` compare equal and either may be returned.
+- ``cval`` outside an integer dtype's range is refused (scipy's result would depend on
+  how C casts it). 64-bit integers beyond +-2**53 run on scipy, which rounds them
+  through float64, so its rounding is reproduced.
 
 Runs on the threaded scheduler by default, on the active ``distributed.Client`` when
 there is one, or on ``scheduler=``. Requires scipy (``pip install 'zarrflow[images]'``;
