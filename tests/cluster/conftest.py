@@ -1,13 +1,13 @@
 """Fixtures of the cluster tests: a real single-node SLURM, and cluster files for it.
 
 ``slurm`` (session scope, per xdist worker) starts munged + slurmctld + slurmd under a
-temporary directory (see ``slurm_daemons.py``), points ``SLURM_CONF`` at it for this
-process (dask-jobqueue runs ``sbatch``/``scancel`` from here; jobs inherit the
-environment), and stops the daemons by their PIDs at the end. Without the Debian
+temporary directory (see ``slurm_daemons.py``) and stops them by their PIDs at the end;
+``slurm_clean`` points ``SLURM_CONF`` at it during each SLURM test (dask-jobqueue runs
+``sbatch``/``scancel`` from this process; jobs inherit the environment). Without the Debian
 packages the SLURM tests skip, saying so; with ``ZARRFLOW_REQUIRE_SERVICES=1`` or
 ``ZARRFLOW_REQUIRE_ORACLES=1`` (CI) they fail instead.
 
-``slurm_clean`` (each SLURM test): afterwards no job is listed by ``squeue`` and no
+After each SLURM test no job is listed by ``squeue`` and no
 process started through this SLURM (job scripts, slurmstepd, dask workers) runs.
 """
 
@@ -51,22 +51,17 @@ def slurm(tmp_path_factory):
     # Short unix-socket paths: munged's socket must fit in sockaddr_un (108 bytes).
     workdir = Path(tmp_path_factory.mktemp("slurm"))
     cluster = Slurm(workdir)
-    saved = os.environ.get("SLURM_CONF")
     with cluster:
-        os.environ["SLURM_CONF"] = str(cluster.conf)
-        try:
-            yield cluster
-        finally:
-            if saved is None:
-                os.environ.pop("SLURM_CONF", None)
-            else:
-                os.environ["SLURM_CONF"] = saved
-    assert not [p for p in cluster.leftover_processes()], "SLURM daemons or their processes outlived stop()"
+        yield cluster
+    assert not cluster.leftover_processes(), "SLURM daemons or their processes outlived stop()"
 
 
 @pytest.fixture
-def slurm_clean(slurm):
-    """The SLURM, checked empty after the test: no job in squeue, no job process left."""
+def slurm_clean(slurm, monkeypatch):
+    """The SLURM, with ``SLURM_CONF`` pointing at it during the test (only then, so the
+    processes other tests start do not carry it), checked empty after the test: no job
+    in squeue, no job process left."""
+    monkeypatch.setenv("SLURM_CONF", str(slurm.conf))
     yield slurm
     deadline = time.monotonic() + 30
     while True:

@@ -253,7 +253,14 @@ class Slurm:
     def leftover_jobs_and_processes(self) -> tuple[dict[str, str], list[str]]:
         """``squeue``'s jobs and the non-daemon processes of this cluster still running."""
         daemons = {p.pid for p in self.procs.values()}
-        procs = [f"{p.pid} {' '.join(p.cmdline())[:200]}" for p in self.leftover_processes() if p.pid not in daemons]
+        procs = []
+        for proc in self.leftover_processes():
+            if proc.pid in daemons:
+                continue
+            try:
+                procs.append(f"{proc.pid} {' '.join(proc.cmdline())[:200]}")
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                continue  # it ended meanwhile
         return self.jobs(), procs
 
     def cancel_all(self) -> None:
