@@ -65,3 +65,24 @@ def test_a_bad_cluster_file_changes_nothing(tmp_path, text, message):
     assert result.exit_code == 2, result.output
     assert "Invalid value for --cluster" in result.stderr and message in result.stderr.replace("\n", " ")
     assert not (tmp_path / "t.zarr").exists() and result.stdout == ""
+
+
+def test_filter_and_tiff_take_the_same_options(tmp_path):
+    """``zarrflow filter`` runs on a cluster file too; an unknown --scheduler name is a
+    usage error naming it."""
+    ndimage = pytest.importorskip("scipy.ndimage")
+    data = np.random.default_rng(0).integers(0, 1000, size=(4, 16, 16)).astype("u2")
+    src = zarrflow.open_array(str(tmp_path / "s.zarr"), mode="w", shape=data.shape, chunks=(1, 16, 16), dtype="u2")
+    src[...] = data
+    cluster = tmp_path / "local.yaml"
+    cluster.write_text("kind: local\nworkers: 1\ncluster: {threads_per_worker: 1, memory_limit: 500MiB}\n")
+    result = CliRunner().invoke(main, ["filter", "median", str(tmp_path / "s.zarr"), str(tmp_path / "m.zarr"),
+                                       "--size", "3", "--axes", "1,2", "--no-progress", "--cluster", str(cluster)])
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "cluster: local, 1 workers" in result.stderr
+    expected = ndimage.median_filter(data, size=(1, 3, 3))
+    np.testing.assert_array_equal(zarrflow.open_array(str(tmp_path / "m.zarr"), mode="r")[...], expected)
+    for command in (["filter", "median", str(tmp_path / "s.zarr"), str(tmp_path / "n.zarr"), "--size", "3"],
+                    ["tiff", "export", str(tmp_path / "s.zarr"), str(tmp_path / "out_{:03d}.tif")]):
+        bad = CliRunner().invoke(main, [*command, "--scheduler", "turbo"])
+        assert bad.exit_code in (1, 2) and "'turbo' is neither" in bad.output + bad.stderr

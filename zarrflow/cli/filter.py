@@ -12,8 +12,15 @@ from typing import Any
 import click
 import numpy as np
 
-from zarrflow.cli._run import scheduler_context, scheduler_option
-from zarrflow.cli.options import parse_bytes, parse_int_tuple, parse_storage_options
+from zarrflow.cli.options import (
+    cluster_option,
+    load_cluster,
+    parse_bytes,
+    parse_int_tuple,
+    parse_storage_options,
+    running_on,
+    scheduler_option,
+)
 from zarrflow.core.creation import open_array
 
 __all__ = ["filter_group"]
@@ -50,6 +57,7 @@ def _common(func: Any) -> Any:
         click.option("--storage-options", help="JSON options for fsspec URLs (both input and output)"),
         click.option("--progress/--no-progress", default=True, show_default=True, help="show a progress bar"),
         scheduler_option,
+        cluster_option,
     ]
     for option in reversed(options):
         func = option(func)
@@ -58,10 +66,12 @@ def _common(func: Any) -> Any:
 
 def _run(name: str, extra: dict, source: str, output: str, size: str | None, footprint: str | None,
          axes: str | None, mode: str, cval: float, origin: str, chunks: str | None, kernel: str, max_bytes: str,
-         overwrite: bool, storage_options: str | None, progress: bool, scheduler: str) -> None:
+         overwrite: bool, storage_options: str | None, progress: bool, scheduler: str | None,
+         cluster_file: str | None) -> None:
     from zarrflow import filters  # noqa: PLC0415 - scipy/dask: only when a filter runs
     from zarrflow.graph.filter_plan import describe  # noqa: PLC0415 - as above
 
+    cluster = load_cluster(cluster_file, scheduler)
     if (size is None) == (footprint is None):
         raise click.UsageError("give exactly one of --size and --footprint")
     kwargs = dict(size=_one_or_tuple(size, "--size"), footprint=np.load(footprint) if footprint else None,
@@ -75,7 +85,7 @@ def _run(name: str, extra: dict, source: str, output: str, size: str | None, foo
         spec, tasks = filters.plan(f"{name}_filter", source_array, **kwargs, **extra, chunks=out_chunks,
                                    kernel=kernel, max_bytes=budget)
         click.echo(describe(spec, source_array.shape, tasks, source_array.dtype.itemsize))
-        with scheduler_context(scheduler) as sched:
+        with running_on(cluster, scheduler) as sched:
             out = getattr(filters, f"{name}_filter")(source_array, output=output, **kwargs, **extra,
                                                      chunks=out_chunks, kernel=kernel, max_bytes=budget,
                                                      overwrite=overwrite, progress=progress, scheduler=sched,

@@ -11,7 +11,10 @@ from typing import Any
 import click
 
 __all__ = ["cluster_option", "load_cluster", "parse_bytes", "parse_chunks", "parse_int_tuple",
-           "parse_storage_options", "running_on"]
+           "parse_storage_options", "running_on", "scheduler_option"]
+
+#: dask's local scheduler names ``--scheduler`` takes (besides a scheduler's address)
+LOCAL_SCHEDULERS = ("threads", "processes", "sync", "synchronous", "single-threaded")
 
 
 def parse_int_tuple(text: str, name: str) -> tuple[int, ...]:
@@ -68,6 +71,15 @@ def parse_bytes(text: str, name: str) -> int:
 # --- where the work runs: --cluster CLUSTER_FILE / --scheduler -----------------------------
 
 
+def scheduler_option(command: Callable) -> Callable:
+    """Add ``--scheduler NAME|ADDRESS`` to a click command (the parameter ``scheduler``;
+    None: the threaded scheduler, or the active client)."""
+    return click.option(
+        "--scheduler", default=None, metavar="NAME|ADDRESS",
+        help="dask scheduler: threads (default), processes, sync, or the address of a running scheduler "
+             "(tcp://host:8786). Not with --cluster.")(command)
+
+
 def cluster_option(command: Callable) -> Callable:
     """Add ``--cluster CLUSTER_FILE`` to a click command (the parameter ``cluster_file``);
     use it with :func:`load_cluster` and :func:`running_on`."""
@@ -111,6 +123,9 @@ def running_on(spec: Any, scheduler: str | None) -> Iterator[str | None]:
             click.echo(spec.describe(), err=True)
             yield None
         return
+    if scheduler and "://" not in scheduler and scheduler not in LOCAL_SCHEDULERS:
+        raise click.BadParameter(f"{scheduler!r} is neither one of {', '.join(LOCAL_SCHEDULERS)} nor an address",
+                                 param_hint="--scheduler")
     if scheduler and "://" in scheduler:
         import distributed  # noqa: PLC0415 - only for a cluster address
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from zarrflow.cli.options import cluster_option, load_cluster, running_on
+from zarrflow.cli.options import cluster_option, load_cluster, running_on, scheduler_option
 from zarrflow.errors import PipelineError
 
 __all__ = ["plan_command", "run_command", "validate_command"]
@@ -116,7 +116,7 @@ def _rechunk_plan_text(pipeline: Any, step: Any) -> str:
 
 @click.command("run")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--scheduler", default=None, help="threads (default), processes, synchronous, or a scheduler address.")
+@scheduler_option
 @cluster_option
 @click.option("--json-log", is_flag=True, help="Log JSON lines on stderr (the default when stderr is not a terminal).")
 @click.option("--dry-run", is_flag=True, help="Plan and report, write nothing.")

@@ -6,7 +6,14 @@ import json
 
 import click
 
-from zarrflow.cli.options import cluster_option, load_cluster, parse_chunks, parse_storage_options, running_on
+from zarrflow.cli.options import (
+    cluster_option,
+    load_cluster,
+    parse_chunks,
+    parse_storage_options,
+    running_on,
+    scheduler_option,
+)
 
 __all__ = ["rechunk_command"]
 
@@ -37,8 +44,7 @@ def _codec_options(text: str | None, name: str) -> dict:
 @click.option("--overwrite", is_flag=True, help="Replace an existing target.")
 @click.option("--max-stages", default=4, show_default=True, type=click.IntRange(1, 8),
               help="Most stages the planner may use.")
-@click.option("--scheduler", default=None,
-              help="dask scheduler: threads (default), processes, synchronous, or a scheduler address.")
+@scheduler_option
 @cluster_option
 @click.option("--dry-run", is_flag=True, help="Print the plan and stop.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")

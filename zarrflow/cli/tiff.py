@@ -9,8 +9,15 @@ from __future__ import annotations
 
 import click
 
-from zarrflow.cli._run import scheduler_context, scheduler_option
-from zarrflow.cli.options import parse_bytes, parse_int_tuple, parse_storage_options
+from zarrflow.cli.options import (
+    cluster_option,
+    load_cluster,
+    parse_bytes,
+    parse_int_tuple,
+    parse_storage_options,
+    running_on,
+    scheduler_option,
+)
 
 __all__ = ["tiff_group"]
 
@@ -29,8 +36,9 @@ def tiff_group() -> None:
 @click.option("--storage-options", help="JSON options for an fsspec OUTPUT URL")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="show a progress bar")
 @scheduler_option
+@cluster_option
 def import_(source: str, output: str, chunks: str | None, overwrite: bool, max_bytes: str,
-            storage_options: str | None, progress: bool, scheduler: str) -> None:
+            storage_options: str | None, progress: bool, scheduler: str | None, cluster_file: str | None) -> None:
     """Import SOURCE (a glob such as 'slices/*.tif' in natural order, a directory, or one
     multi-page TIFF) into a new array at OUTPUT."""
     from zarrflow import images  # noqa: PLC0415 - tifffile/dask: only when a stack moves
@@ -40,7 +48,7 @@ def import_(source: str, output: str, chunks: str | None, overwrite: bool, max_b
     try:
         files = images.list_tiffs(source)
         click.echo(f"{len(files)} TIFF file(s): {files[0]}{' ... ' + files[-1] if len(files) > 1 else ''}")
-        with scheduler_context(scheduler) as sched:
+        with running_on(load_cluster(cluster_file, scheduler), scheduler) as sched:
             z = images.from_tiff(source, output,
                                  chunks=parse_int_tuple(chunks, "--chunks") if chunks else None,
                                  overwrite=overwrite, max_bytes=budget, progress=progress, scheduler=sched,
@@ -59,8 +67,9 @@ def import_(source: str, output: str, chunks: str | None, overwrite: bool, max_b
 @click.option("--storage-options", help="JSON options for an fsspec SOURCE URL")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="show a progress bar")
 @scheduler_option
+@cluster_option
 def export(source: str, pattern: str, compression: str | None, overwrite: bool, max_bytes: str,
-           storage_options: str | None, progress: bool, scheduler: str) -> None:
+           storage_options: str | None, progress: bool, scheduler: str | None, cluster_file: str | None) -> None:
     """Export the array SOURCE as TIFF: one file per slice when PATTERN holds a format
     field ('out/slice_{:05d}.tif'), else one multi-page file."""
     from zarrflow import images  # noqa: PLC0415 - tifffile/dask: only when a stack moves
@@ -68,7 +77,7 @@ def export(source: str, pattern: str, compression: str | None, overwrite: bool, 
     opts = parse_storage_options(storage_options, "--storage-options")
     budget = parse_bytes(max_bytes, "--max-bytes")
     try:
-        with scheduler_context(scheduler) as sched:
+        with running_on(load_cluster(cluster_file, scheduler), scheduler) as sched:
             names = images.to_tiff(source, pattern, overwrite=overwrite, compression=compression, max_bytes=budget,
                                    progress=progress, scheduler=sched, storage_options=opts or None)
     except (ValueError, TypeError, FileNotFoundError, FileExistsError, KeyError) as exc:
