@@ -44,8 +44,8 @@ from zarrflow.errors import (
     VindexInvalidSelectionError,
 )
 from zarrflow.format import ARRAY_META_KEY, ATTRS_KEY, ArrayMetadata
-from zarrflow.storage import getsize, normalize_storage_path
-from zarrflow.storage.base import Store, getitems_with_contexts
+from zarrflow.storage import normalize_storage_path
+from zarrflow.storage.base import Store, getitems_with_contexts, store_getsize
 from zarrflow.storage.kvstore import KVStore, as_store
 
 
@@ -91,6 +91,7 @@ class Array(Node):
         self._partial_decompress = partial_decompress
         self._write_empty_chunks = write_empty_chunks
         self._allow_pickle = allow_pickle
+        self._meta_array = np.empty(()) if meta_array is None else meta_array
         self._meta_key = self._key_prefix + ARRAY_META_KEY
         if metadata is None:
             self._load_metadata()
@@ -241,9 +242,10 @@ class Array(Node):
     @property
     def nbytes_stored(self) -> int:
         """Bytes stored for this array: metadata, attributes and chunks."""
-        n = getsize(self._store, self._path)
+        n = store_getsize(self._store, self._path, recursive=True)
         if self._chunk_store is not None:
-            n += getsize(self._chunk_store, self._path)
+            m = store_getsize(self._chunk_store, self._path, recursive=True)
+            n = -1 if n < 0 or m < 0 else n + m
         return n
 
     def digest(self, hashname: str = "sha1") -> bytes:
@@ -287,6 +289,17 @@ class Array(Node):
         return sum(1 for _ in self._layout.stored_chunk_keys())
 
     initialized = nchunks_initialized
+
+    @property
+    def meta_array(self) -> Any:
+        """The array-like whose type selections are returned as (zarr 2's
+        ``meta_array``; a 0-d NumPy array by default)."""
+        return self._meta_array
+
+    @property
+    def _dimension_separator(self) -> str:
+        """zarr 2's private name of the chunk-key separator ('.' or '/')."""
+        return self._meta.separator
 
     @property
     def is_view(self) -> bool:
@@ -368,29 +381,37 @@ class Array(Node):
             out = np.empty((), dtype=check_fields(fields, self.dtype))
             chunk_io.read(self._layout, indexer, out=out, fields=fields)
             return out
+        return self._read(indexer, out, fields)
+
+    def _read(self, indexer: Any, out: Any, fields: Any) -> Any:
+        if out is None and type(self._meta_array) is not np.ndarray:
+            # zarr 2's meta_array: results are of the meta array's type (a NumPy subclass,
+            # or any array type whose empty_like accepts shape/dtype/order)
+            out = np.empty_like(self._meta_array, shape=indexer.shape, dtype=check_fields(fields, self.dtype),
+                                order=self.order)
         return chunk_io.read(self._layout, indexer, out=out, fields=fields)
 
     def get_orthogonal_selection(self, selection: Any, out: np.ndarray | None = None,
                                  fields: Any = None) -> Any:
         """Read an independent selection per axis (ints, slices, int or bool arrays)."""
         self._refresh_metadata()
-        return chunk_io.read(self._layout, OrthogonalIndexer(selection, self.shape, self.chunks), out=out, fields=fields)
+        return self._read(OrthogonalIndexer(selection, self.shape, self.chunks), out, fields)
 
     def get_coordinate_selection(self, selection: Any, out: np.ndarray | None = None,
                                  fields: Any = None) -> Any:
         """Read the points given by one integer array per axis."""
         self._refresh_metadata()
-        return chunk_io.read(self._layout, CoordinateIndexer(selection, self.shape, self.chunks), out=out, fields=fields)
+        return self._read(CoordinateIndexer(selection, self.shape, self.chunks), out, fields)
 
     def get_mask_selection(self, selection: Any, out: np.ndarray | None = None, fields: Any = None) -> Any:
         """Read the items where a Boolean mask of the array's shape is True."""
         self._refresh_metadata()
-        return chunk_io.read(self._layout, MaskIndexer(selection, self.shape, self.chunks), out=out, fields=fields)
+        return self._read(MaskIndexer(selection, self.shape, self.chunks), out, fields)
 
     def get_block_selection(self, selection: Any, out: np.ndarray | None = None, fields: Any = None) -> Any:
         """Read whole chunks, selected by chunk-grid indices."""
         self._refresh_metadata()
-        return chunk_io.read(self._layout, BlockIndexer(selection, self.shape, self.chunks), out=out, fields=fields)
+        return self._read(BlockIndexer(selection, self.shape, self.chunks), out, fields)
 
     # --- writing ---------------------------------------------------------------------
 
@@ -610,11 +631,14 @@ class Array(Node):
         defaults = [None, "", False, None, None, True, True, False, True]
         while len(args) > 1 and args[-1] == defaults[len(args) - 1]:
             args.pop()
-        state = {"allow_pickle": True} if self._allow_pickle else None
-        return (type(self), tuple(args), state)
+        state: dict[str, Any] = {"allow_pickle": True} if self._allow_pickle else {}
+        if type(self._meta_array) is not np.ndarray:
+            state["meta_array"] = self._meta_array
+        return (type(self), tuple(args), state or None)
 
     def __setstate__(self, state: dict) -> None:
-        self._allow_pickle = state["allow_pickle"]
+        self._allow_pickle = state.get("allow_pickle", False)
+        self._meta_array = state.get("meta_array", self._meta_array)
         self._set_metadata(self._meta)
 
 Array.__module__ = "zarrflow"

@@ -140,7 +140,17 @@ def compression_kwargs(compressor: Any, fill_value: Any, kwargs: dict[str, Any])
         raise ValueError(f"compression_opts {kwargs['compression_opts']!r} given without compression")
     if "fillvalue" in kwargs:
         fill_value = kwargs.pop("fillvalue")
+    for name in [k for k in kwargs if k in H5PY_IGNORED]:
+        warnings.warn(f"ignoring keyword argument {name!r}", UserWarning, stacklevel=3)
+        del kwargs[name]
     return compressor, fill_value
+
+
+#: h5py ``create_dataset`` arguments with no Zarr counterpart: zarr 2 ignores them with
+#: a warning, so code written for h5py runs; any other unknown argument is an error.
+H5PY_IGNORED = frozenset({"shuffle", "fletcher32", "scaleoffset", "maxshape", "track_times", "track_order",
+                          "dcpl", "dapl", "efile_prefix", "virtual_prefix", "allow_unknown_filter",
+                          "rdcc_nbytes", "rdcc_w0", "rdcc_nslots", "external"})
 
 
 def build_array_metadata(
@@ -284,7 +294,7 @@ def create(
         allow_pickle = _uses_pickle(meta)
     return Array(store, path=path, read_only=read_only, chunk_store=chunk_store, synchronizer=synchronizer,
                  cache_metadata=cache_metadata, cache_attrs=cache_attrs, write_empty_chunks=write_empty_chunks,
-                 allow_pickle=allow_pickle)
+                 allow_pickle=allow_pickle, meta_array=meta_array)
 
 
 def empty(shape: Any, **kwargs: Any) -> Array:
@@ -312,6 +322,8 @@ def _shape_chunks(a: Any) -> tuple[Any, Any]:
     chunks = getattr(a, "chunks", None)
     if chunks is not None and not isinstance(chunks, tuple):
         chunks = None
+    if chunks is None and isinstance(shape, tuple) and shape and isinstance(getattr(a, "chunklen", None), int):
+        chunks = (a.chunklen, *shape[1:])  # a bcolz carray: chunks along the first axis
     if chunks is not None and chunks and isinstance(chunks[0], tuple):  # dask: tuple of tuples
         chunks = tuple(max(c) if c else 1 for c in chunks)
     return shape, chunks
@@ -476,4 +488,4 @@ def open_array(
         allow_pickle = created is not None and _uses_pickle(created)
     return Array(store, path=path, read_only=(mode == "r"), chunk_store=chunk_store, synchronizer=synchronizer,
                  cache_metadata=cache_metadata, cache_attrs=cache_attrs, write_empty_chunks=write_empty_chunks,
-                 allow_pickle=allow_pickle)
+                 allow_pickle=allow_pickle, meta_array=meta_array)

@@ -119,7 +119,13 @@ def rmdir(store: Store | MutableMapping, path: str = "") -> None:
 
 
 def getsize(store: Store | MutableMapping, path: str = "") -> int:
-    """Bytes at key ``path``, else of every value under it (recursively), else 0."""
+    """Bytes at key ``path``, else of the values directly under it, else 0, as zarr 2
+    counts them (``store.getsize`` when the store has one; -1 for an object that is
+    neither a store nor a mapping, whose size cannot be known)."""
+    if hasattr(store, "getsize"):
+        return store.getsize(normalize_storage_path(path))
+    if not isinstance(store, MutableMapping):
+        return -1
     return as_store(store).getsize(path)
 
 

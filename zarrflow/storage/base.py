@@ -142,6 +142,49 @@ def ensure_bytes(value: Any) -> bytes:
     return bytes(byte_view(value))
 
 
+def direct_keys(keys: Iterable[str], path: str, recursive: bool = False) -> list[str]:
+    """The keys of ``keys`` (all under ``path``) that sit directly under ``path``
+    (every one when ``recursive``): what zarr 2's ``getsize`` sums."""
+    if recursive:
+        return list(keys)
+    n = len(prefix_for(path))
+    return [k for k in keys if "/" not in k[n:]]
+
+
+def capability(store: Any, name: str) -> bool:
+    """A store's answer to zarr 2's ``is_readable``/``is_writeable``/``is_listable``/
+    ``is_erasable`` (a method in zarr 2 and zarrflow; a plain flag is read as it is;
+    a store without one can)."""
+    flag = getattr(store, name, True)
+    return bool(flag() if callable(flag) else flag)
+
+
+def store_getsize(store: Any, path: str = "", recursive: bool = False) -> int:
+    """``store.getsize(path)``, with ``recursive=`` passed only to stores whose getsize
+    takes it; for other stores a recursive size is summed from their keys (-1 when a
+    value has no length, as zarr 2 reports an unknown size)."""
+    if not recursive:
+        return store.getsize(path)
+    try:
+        accepts = "recursive" in inspect.signature(store.getsize).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+        accepts = False
+    if accepts:
+        return store.getsize(path, recursive=True)
+    path = normalize_storage_path(path)
+    prefix = prefix_for(path)
+    total = 0
+    for key in list(store):
+        if key == path or key.startswith(prefix):
+            try:
+                total += len(store[key])
+            except KeyError:  # pragma: no cover - removed concurrently
+                pass
+            except TypeError:
+                return -1
+    return total
+
+
 def check_dimension_separator(separator: str | None) -> str | None:
     """Return ``separator`` if it is a valid Zarr v2 dimension separator, else raise ValueError."""
     if separator not in _DIMENSION_SEPARATORS:
@@ -157,14 +200,31 @@ class Store(MutableMapping[str, bytes]):
     engine reads (e.g. Array pickling keys off ``is_persistent``).
     """
 
-    #: Values can be read.
-    is_readable: bool = True
+    #: Values can be read (answered by :meth:`is_readable`).
+    _readable: bool = True
     #: Values can be written (a store class that never writes sets False).
-    is_writeable: bool = True
+    _writeable: bool = True
     #: Keys can be listed (``__iter__``, ``listdir``).
-    is_listable: bool = True
+    _listable: bool = True
     #: Keys can be deleted.
-    is_erasable: bool = True
+    _erasable: bool = True
+
+    # zarr 2's capability methods
+    def is_readable(self) -> bool:
+        """True when values can be read."""
+        return bool(self._readable)
+
+    def is_writeable(self) -> bool:
+        """True when this store class can write values (see also :attr:`read_only`)."""
+        return bool(self._writeable)
+
+    def is_listable(self) -> bool:
+        """True when keys can be listed."""
+        return bool(self._listable)
+
+    def is_erasable(self) -> bool:
+        """True when keys can be deleted."""
+        return bool(self._erasable)
     #: Data outlives the process; such stores pickle only their parameters.
     is_persistent: bool = False
     #: Writers in several processes at once, each with its own handle (a pickled
@@ -180,12 +240,18 @@ class Store(MutableMapping[str, bytes]):
 
     _read_only: bool = False
 
+    @property
+    def _dimension_separator(self) -> str | None:
+        """zarr 2's private name of :attr:`dimension_separator` (its tests and some
+        store subclasses read it)."""
+        return self.dimension_separator
+
     # --- mode and key checks ----------------------------------------------------------
 
     @property
     def read_only(self) -> bool:
         """True when writes, deletes and renames raise :class:`ReadOnlyError`."""
-        return self._read_only or not self.is_writeable
+        return self._read_only or not self.is_writeable()
 
     #: Lower-case every key and path (zarr 2's ``normalize_keys`` option).
     normalize_keys: bool = False
@@ -338,9 +404,10 @@ class Store(MutableMapping[str, bytes]):
             except KeyError:  # pragma: no cover - removed concurrently
                 pass
 
-    def getsize(self, path: str = "") -> int:
-        """Size in bytes: of the value at key ``path``, else of every value under
-        ``path`` (recursively), else 0."""
+    def getsize(self, path: str = "", *, recursive: bool = False) -> int:
+        """Size in bytes, as zarr 2 counts it: of the value at key ``path``, else of the
+        values *directly* under ``path`` (not those in deeper "directories"), else 0.
+        ``recursive=True`` (a zarrflow extension) counts every value under ``path``."""
         path = self._normalize_path(path)
         if path:
             try:
@@ -348,7 +415,7 @@ class Store(MutableMapping[str, bytes]):
             except KeyError:
                 pass
         total = 0
-        for key in self.keys_under(path):
+        for key in direct_keys(self.keys_under(path), path, recursive):
             try:
                 total += len(self[key])
             except KeyError:  # pragma: no cover - removed concurrently

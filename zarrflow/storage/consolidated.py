@@ -38,8 +38,8 @@ class ConsolidatedMetadataStore(Store):
     encoded as zarr 2 writes them. Writes and deletes raise ReadOnlyError.
     """
 
-    is_writeable = False
-    is_erasable = False
+    _writeable = False
+    _erasable = False
     #: Read by Array and Group: metadata changes through this store are refused.
     metadata_read_only = True
 

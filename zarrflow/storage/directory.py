@@ -258,8 +258,9 @@ class DirectoryStore(Store):
             raise self._error("remove", nkey, exc) from exc
         self._prune(os.path.dirname(target))
 
-    def getsize(self, path: str = "") -> int:
-        """Bytes in the file ``path``, else in every file under it, else 0."""
+    def getsize(self, path: str = "", *, recursive: bool = False) -> int:
+        """Bytes in the file ``path``, else in the files directly in that directory
+        (in every file under it when ``recursive``), else 0 (zarr 2's count)."""
         nkey = self._normalize_path(path)
         target = self._file(nkey)
         try:
@@ -274,7 +275,8 @@ class DirectoryStore(Store):
                     continue
                 for entry in entries:
                     if entry.is_dir(follow_symlinks=False):
-                        stack.append(entry.path)
+                        if recursive:
+                            stack.append(entry.path)
                     elif not is_temp_name(entry.name) and entry.is_file():
                         total += entry.stat().st_size
             return total

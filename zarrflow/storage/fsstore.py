@@ -513,13 +513,14 @@ class FSStore(Store):
                 raise self._error("remove", npath or "<root>", exc) from exc
         self.fs.invalidate_cache(self._fs_path(npath))
 
-    def getsize(self, path: str = "") -> int:
-        """Bytes of the value at key ``path``, else of every value under it, else 0."""
+    def getsize(self, path: str = "", *, recursive: bool = False) -> int:
+        """Bytes of the value at key ``path``, else of the values directly under it
+        (every value under it when ``recursive``), else 0 (zarr 2's count)."""
         npath = self._normalize_path(path)
         fs_path = self._fs_path(npath)
         try:
             self.fs.invalidate_cache(fs_path)
-            sizes = self.fs.du(fs_path, total=False)
+            sizes = self.fs.du(fs_path, total=False, maxdepth=None if recursive else 1)
         except Exception as exc:
             if self._is_missing(exc):
                 return 0

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from zarrflow.storage.base import Store, check_dimension_separator, ensure_bytes
+from zarrflow.storage.base import Store, check_dimension_separator, direct_keys, ensure_bytes
 from zarrflow.storage.paths import prefix_for
 
 __all__ = ["MemoryStore"]
@@ -180,14 +180,16 @@ class MemoryStore(Store):
             for k in [k for k in self._data if k.startswith(prefix)]:
                 del self._data[k]
 
-    def getsize(self, path: str = "") -> int:
-        """Bytes at key ``path``, else of every value under it, else 0."""
+    def getsize(self, path: str = "", *, recursive: bool = False) -> int:
+        """Bytes at key ``path``, else of the values directly under it (every value
+        under it when ``recursive``), else 0 (zarr 2's count)."""
         path = self._normalize_path(path)
         prefix = prefix_for(path)
         with self._lock:
             if path in self._data:
                 return len(self._data[path])
-            return sum(len(v) for k, v in self._data.items() if k.startswith(prefix))
+            keys = direct_keys([k for k in self._data if k.startswith(prefix)], path, recursive)
+            return sum(len(self._data[k]) for k in keys)
 
     def rename(self, src_path: str, dst_path: str) -> None:
         """Move key ``src_path`` and everything under it to ``dst_path`` (overwriting)."""

@@ -355,7 +355,10 @@ class N5Store(DirectoryStore):
                         out.add(name)  # something else lives in there: show the directory too
         return sorted(out)
 
-    def getsize(self, path: str = "") -> int:
+    def getsize(self, path: str = "", *, recursive: bool = False) -> int:
+        """Bytes of the key ``path`` (a Zarr document is measured as zarrflow presents
+        it), else of the files directly in that directory (every file under it when
+        ``recursive``), else 0."""
         nkey = self._normalize_path(path)
         if nkey:
             dirpath, name = _split(nkey)
@@ -366,8 +369,8 @@ class N5Store(DirectoryStore):
                     return 0
             target = self._to_n5_key(nkey)
             if target != nkey:
-                return super().getsize(target)
-        return super().getsize(nkey)
+                return super().getsize(target, recursive=recursive)
+        return super().getsize(nkey, recursive=recursive)
 
     def rename(self, src_path: str, dst_path: str) -> None:
         """Move a node or key; document and chunk keys move through their translations."""
