@@ -370,8 +370,7 @@ class Store(MutableMapping[str, bytes]):
         """Store many values. Every key and value is checked first, so a bad one
         stores nothing; a read-only store raises ReadOnlyError before writing."""
         checked = [(self._normalize_key(k), byte_view(v)) for k, v in items.items()]
-        if checked:
-            self._check_writeable(checked[0][0])
+        self._check_writeable(checked[0][0] if checked else "<no keys>")  # even when empty, as in zarr 2
         for key, value in checked:
             self[key] = value
 

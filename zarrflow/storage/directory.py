@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from zarrflow.errors import FSPathExistNotDir, InvalidKeyError, StoreError
+from zarrflow.errors import FSPathExistNotDir, InvalidKeyError, KeyBlockedError, StoreError
 from zarrflow.storage.base import Store, byte_view, check_dimension_separator
 from zarrflow.storage.local_files import is_temp_name, prune_empty_dirs, write_atomically
 
@@ -147,9 +147,29 @@ class DirectoryStore(Store):
         dirpath, name = os.path.split(path)
         self._check_inside(dirpath, key)
         try:
-            write_atomically(dirpath, name, data)
+            try:
+                write_atomically(dirpath, name, data)
+            except IsADirectoryError:
+                if not os.path.isdir(path) or os.path.islink(path):
+                    raise
+                shutil.rmtree(path)  # a value replaces the "directory" of keys below it, as in zarr 2
+                write_atomically(dirpath, name, data)
+        except (FileExistsError, NotADirectoryError) as exc:
+            blocker = self._blocking_file(nkey)
+            if blocker is None:
+                raise self._error("write", key, exc) from exc
+            raise KeyBlockedError(f"{self!r}: cannot write {key!r}: the key {blocker!r} on its path holds "
+                                  "a value") from exc
         except OSError as exc:
             raise self._error("write", key, exc) from exc
+
+    def _blocking_file(self, nkey: str) -> str | None:
+        """The shortest key on ``nkey``'s path that is a file (so ``nkey`` cannot be one)."""
+        parts = nkey.split("/")
+        for i in range(1, len(parts)):
+            if os.path.isfile(self._file("/".join(parts[:i]))):
+                return "/".join(parts[:i])
+        return None
 
     def __delitem__(self, key: str) -> None:
         """Delete the file for ``key``; a directory (a prefix) is removed with its tree."""
@@ -170,6 +190,20 @@ class DirectoryStore(Store):
         except OSError as exc:
             raise self._error("delete", key, exc) from exc
         self._prune(dirpath)
+
+    @staticmethod
+    def _keys_fast(path: str, walker: Callable[[str], Iterable[tuple[str, list[str], list[str]]]] = os.walk
+                   ) -> Iterator[str]:
+        """zarr 2's key listing from a directory walk (``walker`` as ``os.walk``): every
+        file's path relative to ``path``, '/'-joined."""
+        for dirpath, _dirnames, filenames in walker(path):
+            rel = os.path.relpath(dirpath, path)
+            if rel == os.curdir:
+                yield from filenames
+            else:
+                rel = rel.replace("\\", "/")
+                for name in filenames:
+                    yield f"{rel}/{name}"
 
     def _contains(self, nkey: str) -> bool:
         """True when a file exists for ``key``; keys that cannot exist give False."""

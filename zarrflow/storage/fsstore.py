@@ -27,7 +27,7 @@ import fsspec
 from fsspec.core import url_to_fs
 from fsspec.implementations.local import LocalFileSystem
 
-from zarrflow.errors import StoreError
+from zarrflow.errors import KeyBlockedError, StoreError
 from zarrflow.storage.base import Store, check_dimension_separator, ensure_bytes
 from zarrflow.storage.local_files import TEMP_SUFFIX, prune_empty_dirs, write_atomically
 
@@ -304,14 +304,19 @@ class FSStore(Store):
         self._write({nkey: data})
 
     def __delitem__(self, key: str) -> None:
-        """Delete ``key``; KeyError when it does not exist."""
+        """Delete ``key``; a "directory" of keys is removed with everything under it (as
+        zarr 2's FSStore does); KeyError when nothing is there."""
         nkey = self._normalize_key(key)
         self._check_writeable(nkey)
         path = self._fs_path(nkey)
         try:
             if not self.fs.isfile(path):
-                raise KeyError(key)
-            self.fs.rm_file(path)
+                if not self._find(nkey):
+                    raise KeyError(key)
+                self.fs.rm(path, recursive=True)
+                self.fs.invalidate_cache(path)
+            else:
+                self.fs.rm_file(path)
         except KeyError:
             raise
         except Exception as exc:
@@ -390,8 +395,11 @@ class FSStore(Store):
         if not isinstance(results, dict):  # pragma: no cover - fs.cat of a list is a dict
             results = {next(iter(paths)): results}
         out = {}
+        # fs.cat may answer under the filesystem's own spelling of a path (memory://
+        # roots them at '/'): match those too, so no value or error is dropped
+        stripped = {self.fs._strip_protocol(p): ks for p, ks in paths.items()}
         for path, value in results.items():
-            originals = paths.get(path) or paths.get(self.fs._strip_protocol(path))
+            originals = paths.get(path) or stripped.get(path) or stripped.get(self.fs._strip_protocol(path))
             if originals is None:  # pragma: no cover - a path we did not ask for
                 continue
             if isinstance(value, BaseException):
@@ -407,10 +415,9 @@ class FSStore(Store):
         """Store many values with one concurrent ``fs.pipe``; keys and values are all
         checked first, and a read-only store refuses before any request."""
         checked = {self._normalize_key(k): ensure_bytes(v) for k, v in items.items()}
-        if not checked:
-            return
-        self._check_writeable(next(iter(checked)))
-        self._write(checked)
+        self._check_writeable(next(iter(checked), "<no keys>"))  # refused even when empty, as in zarr 2
+        if checked:
+            self._write(checked)
 
     def _write(self, items: dict[str, bytes]) -> None:
         """Write checked items: atomically (temp file + rename) on local disks, else ``fs.pipe``."""
@@ -423,6 +430,8 @@ class FSStore(Store):
                 self.fs.pipe_file(self._fs_path(key), data)
             else:
                 self.fs.pipe({self._fs_path(k): v for k, v in items.items()})
+        except KeyBlockedError:
+            raise
         except Exception as exc:
             raise self._error("write", list(items), exc) from exc
 
@@ -431,7 +440,17 @@ class FSStore(Store):
         parent, name = os.path.split(path)
         if self.fs.isdir(path):  # a key replacing a "directory" of keys
             self.fs.rm(path, recursive=True)
-        write_atomically(parent, name, data)
+        try:
+            write_atomically(parent, name, data)
+        except (FileExistsError, NotADirectoryError) as exc:
+            key = self._key_of(path) or path
+            parts = key.split("/")
+            blocker = next(("/".join(parts[:i]) for i in range(1, len(parts))
+                            if os.path.isfile(self._fs_path("/".join(parts[:i])))), None)
+            if blocker is None:
+                raise
+            raise KeyBlockedError(f"{self!r}: cannot write {key!r}: the key {blocker!r} on its path holds "
+                                  "a value") from exc
 
     def delitems(self, keys: Iterable[str]) -> None:
         """Delete many keys with one ``fs.rm``; missing ones are ignored."""

@@ -17,6 +17,7 @@ from zarrflow.storage.fsstore import FSStore
 from zarrflow.storage.kvstore import as_store, is_mapping_like
 from zarrflow.storage.memory import MemoryStore
 from zarrflow.storage.n5 import N5Store
+from zarrflow.storage.n5fs import N5FSStore
 from zarrflow.storage.zip import ZipStore
 
 __all__ = ["normalize_store_arg", "store_from_path"]
@@ -31,17 +32,17 @@ _ZIP_MODES = {"r": "r", "r+": "a", "a": "a", "w": "w", "w-": "a", "x": "a"}
 def store_from_path(path: str, *, mode: str = "a", storage_options: dict[str, Any] | None = None) -> Store:
     """Open the store a filesystem path or URL names.
 
-    This is the single dispatch point on paths: a local path (or ``file://`` URL)
-    ending in '.n5' opens an N5Store, in '.zip' a ZipStore, anything else a
-    DirectoryStore (read-only when ``mode == 'r'``); other URLs go to fsspec.
+    This is the single dispatch point on paths: a local path (or ``file://`` URL
+    without ``storage_options``) ending in '.n5' opens an N5Store, in '.zip' a
+    ZipStore, anything else a DirectoryStore (read-only when ``mode == 'r'``); other
+    URLs, and ``file://`` URLs with ``storage_options`` (``auto_mkdir``, ...), open an
+    FSStore over fsspec (an N5FSStore for names ending in '.n5').
     """
     if "://" in path or "::" in path:
-        if path.startswith("file://") and "::" not in path:
-            if storage_options:
-                raise ValueError(
-                    f"storage_options {storage_options!r} given for {path!r}, but local paths take none"
-                )
+        if path.startswith("file://") and "::" not in path and not storage_options:
             return _local_store(path[len("file://") :], mode)
+        if path.rstrip("/").endswith(".n5"):
+            return N5FSStore(path, mode=mode, **(storage_options or {}))
         return FSStore(path, mode=mode, **(storage_options or {}))
     if storage_options:
         raise ValueError(f"storage_options {storage_options!r} given with a non-fsspec path {path!r}")
