@@ -147,6 +147,11 @@ class FSPathExistNotDir(ZarrflowError, NotADirectoryError, ValueError):
     """A filesystem path exists but is not a directory (a ValueError too, as in zarr 2)."""
 
 
+class StoreNotSupportedError(StoreError, NotImplementedError):
+    """The backend cannot do this at all (e.g. a filesystem that cannot list): a
+    NotImplementedError too, as zarr 2 lets the backend's one through."""
+
+
 class KeyBlockedError(StoreError, KeyError):
     """A key cannot be written because a shorter key on its path holds a value (a file
     where a directory would have to be): a KeyError, as zarr 2's hierarchical stores

@@ -72,6 +72,12 @@ class Group(Node, MutableMapping):
     # --- properties ------------------------------------------------------------------
 
     @property
+    def meta_array(self) -> Any:
+        """The array-like whose type the arrays of this group return (zarr 2's
+        ``meta_array``; a 0-d NumPy array by default)."""
+        return np.empty(()) if self._meta_array is None else self._meta_array
+
+    @property
     def name(self) -> str:
         """The h5py-style name: '/' for the root, else '/' + path."""
         return "/" + self._path if self._path else "/"

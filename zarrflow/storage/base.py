@@ -64,8 +64,8 @@ class ConstantMap(Mapping[Any, Any]):
         return key in self._key_set
 
     def __repr__(self) -> str:
-        """``ConstantMap: {...}``."""
-        return f"ConstantMap: {dict(self)!r}"
+        """As the dict it stands for (zarr 2's repr)."""
+        return repr(dict(self))
 
 
 def contexts_for(keys: Sequence[str], meta_array: Any = None) -> Mapping[str, Context]:

@@ -27,7 +27,7 @@ import fsspec
 from fsspec.core import url_to_fs
 from fsspec.implementations.local import LocalFileSystem
 
-from zarrflow.errors import KeyBlockedError, StoreError
+from zarrflow.errors import KeyBlockedError, StoreError, StoreNotSupportedError
 from zarrflow.storage.base import Store, check_dimension_separator, ensure_bytes
 from zarrflow.storage.local_files import TEMP_SUFFIX, prune_empty_dirs, write_atomically
 
@@ -281,6 +281,8 @@ class FSStore(Store):
             why = f"the bucket does not exist ({why})"
         elif isinstance(exc, PermissionError):
             why = f"permission denied - check the credentials ({why})"
+        if isinstance(exc, NotImplementedError):
+            return StoreNotSupportedError(f"{self!r}: cannot {action} {what}: the filesystem does not support it ({why})")
         return StoreError(f"{self!r}: cannot {action} {what}: {why}")
 
     # --- mapping ------------------------------------------------------------------------
