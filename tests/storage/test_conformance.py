@@ -614,8 +614,18 @@ def test_normalize_store_arg(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert isinstance(ds, DirectoryStore) and ds.path == str(tmp_path / "x.zarr")
     assert not ds.read_only
     assert normalize_store_arg(tmp_path / "y", mode="r").read_only  # os.PathLike
-    via_url = normalize_store_arg(f"file://{tmp_path}/z")
-    assert isinstance(via_url, DirectoryStore) and via_url.path == str(tmp_path / "z")
+    via_url = normalize_store_arg(f"file://{tmp_path}/z")  # an fsspec URL: an FSStore, as in zarr 2
+    assert isinstance(via_url, FSStore) and via_url.path == str(tmp_path / "z") and not via_url.read_only
+    assert normalize_store_arg(f"file://{tmp_path}/z", mode="r").read_only
+    import fsspec
+
+    via_map = normalize_store_arg(fsspec.get_mapper(f"file://{tmp_path}/m"))  # an FSMap: an FSStore on its fs
+    assert isinstance(via_map, FSStore) and via_map.path == str(tmp_path / "m")
+    via_map["k"] = b"v"
+    assert (tmp_path / "m" / "k").read_bytes() == b"v"
+    assert normalize_store_arg({}, zarr_version=2) == KVStore({})
+    with pytest.raises(ValueError, match="zarr_version"):
+        normalize_store_arg({}, zarr_version=3)
 
     assert isinstance(normalize_store_arg("s3://bucket/x"), FSStore)  # no request is made yet
     with pytest.raises(ValueError, match="storage_options"):

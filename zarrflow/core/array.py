@@ -384,12 +384,22 @@ class Array(Node):
         return self._read(indexer, out, fields)
 
     def _read(self, indexer: Any, out: Any, fields: Any) -> Any:
+        if out is not None and not isinstance(out, np.ndarray):
+            # zarr 2 also writes into any array-like with a shape and item assignment
+            # (another zarr array, an h5py dataset)
+            if not (hasattr(out, "shape") and hasattr(out, "__setitem__")) or isinstance(out, (list, dict)):
+                raise TypeError(f"out must be a NumPy array or an array-like with shape and item assignment, "
+                                f"got {type(out).__name__}")
+            if tuple(out.shape) != tuple(indexer.shape):
+                raise ValueError(f"out has shape {tuple(out.shape)}, the selection has shape {tuple(indexer.shape)}")
+            out[...] = chunk_io.read(self._layout, indexer, fields=fields, meta_array=self._meta_array)
+            return out
         if out is None and type(self._meta_array) is not np.ndarray:
             # zarr 2's meta_array: results are of the meta array's type (a NumPy subclass,
             # or any array type whose empty_like accepts shape/dtype/order)
             out = np.empty_like(self._meta_array, shape=indexer.shape, dtype=check_fields(fields, self.dtype),
                                 order=self.order)
-        return chunk_io.read(self._layout, indexer, out=out, fields=fields)
+        return chunk_io.read(self._layout, indexer, out=out, fields=fields, meta_array=self._meta_array)
 
     def get_orthogonal_selection(self, selection: Any, out: np.ndarray | None = None,
                                  fields: Any = None) -> Any:

@@ -69,9 +69,12 @@ class ConstantMap(Mapping[Any, Any]):
 
 
 def contexts_for(keys: Sequence[str], meta_array: Any = None) -> Mapping[str, Context]:
-    """The ``contexts=`` argument of ``getitems`` for ``keys``: one shared Context."""
-    context: Context = {} if meta_array is None else {"meta_array": meta_array}
-    return ConstantMap(keys, context)
+    """The ``contexts=`` argument of ``getitems`` for ``keys``, as zarr 2.18 builds it:
+    ``{}`` for the default (a NumPy ``meta_array``, or none), else one shared Context
+    ``{"meta_array": meta_array}`` for every key."""
+    if meta_array is None or type(meta_array) is np.ndarray:
+        return {}
+    return ConstantMap(keys, {"meta_array": meta_array})
 
 
 _TAKES_CONTEXTS: dict[type, bool] = {}
@@ -91,12 +94,28 @@ def _takes_contexts(store: Any) -> bool:
     return known
 
 
-def getitems_with_contexts(store: Any, keys: Sequence[str], meta_array: Any = None) -> Mapping[str, Any]:
-    """``store.getitems(keys, contexts=...)`` as zarr 2.18 calls it, or
-    ``store.getitems(keys)`` for a store whose ``getitems`` takes no ``contexts``
-    (stores written for the older protocol keep working)."""
+def batches_getitems(store: Any) -> bool:
+    """Whether reads should go through ``store.getitems`` in batches: stores that
+    declare ``supports_concurrent_getitems``, and user store classes (not zarrflow's
+    own) that define their own ``getitems`` - zarr 2.18 always calls it, so such a
+    store sees every read with its contexts."""
+    if getattr(store, "supports_concurrent_getitems", False):
+        return True
+    cls = type(store)
+    if cls.__module__.startswith("zarrflow."):
+        return False
+    own = getattr(cls, "getitems", None)
+    return callable(own) and own is not getattr(Store, "getitems", None)
+
+
+def getitems_with_contexts(store: Any, keys: Sequence[str], meta_array: Any = None,
+                           contexts: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+    """``store.getitems(keys, contexts=...)`` as zarr 2.18 calls it (``contexts`` as
+    given, else built from ``meta_array``), or ``store.getitems(keys)`` for a store
+    whose ``getitems`` takes no ``contexts`` (stores written for the older protocol
+    keep working)."""
     if _takes_contexts(store):
-        return store.getitems(keys, contexts=contexts_for(keys, meta_array))
+        return store.getitems(keys, contexts=contexts_for(keys, meta_array) if contexts is None else contexts)
     return store.getitems(keys)
 
 

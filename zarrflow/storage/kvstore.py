@@ -8,10 +8,10 @@ straight through, so the user's dict sees them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from typing import Any
 
-from zarrflow.storage.base import Store, check_dimension_separator, ensure_bytes
+from zarrflow.storage.base import Store, check_dimension_separator, ensure_bytes, getitems_with_contexts
 
 __all__ = ["KVStore", "as_store", "is_mapping_like"]
 
@@ -51,6 +51,18 @@ class KVStore(Store):
         if dimension_separator is None:
             dimension_separator = getattr(mapping, "dimension_separator", None)
         self.dimension_separator = check_dimension_separator(dimension_separator)
+        # a mapping with its own batched getitems (zarr 2.18's store protocol) gets
+        # every batch, with the contexts zarr 2 passes
+        self.supports_concurrent_getitems = callable(getattr(mapping, "getitems", None))
+
+    def getitems(self, keys: Sequence[str], *, contexts: Mapping[str, Any] | None = None) -> dict[str, bytes]:
+        """Values for ``keys`` (missing ones left out): from the mapping's own
+        ``getitems`` when it has one, else key by key."""
+        if not self.supports_concurrent_getitems:
+            return super().getitems(keys, contexts=contexts)
+        nkeys = {self._normalize_key(k): k for k in keys}
+        found = getitems_with_contexts(self._mapping, list(nkeys), contexts={} if contexts is None else contexts)
+        return {nkeys.get(k, k): (v if type(v) is bytes else ensure_bytes(v)) for k, v in found.items()}
 
     @property
     def mapping(self) -> MutableMapping[str, Any]:

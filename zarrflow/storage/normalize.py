@@ -11,13 +11,14 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from fsspec.mapping import FSMap
+
 from zarrflow.storage.base import Store
 from zarrflow.storage.directory import DirectoryStore
 from zarrflow.storage.fsstore import FSStore
 from zarrflow.storage.kvstore import as_store, is_mapping_like
 from zarrflow.storage.memory import MemoryStore
 from zarrflow.storage.n5 import N5Store
-from zarrflow.storage.n5fs import N5FSStore
 from zarrflow.storage.zip import ZipStore
 
 __all__ = ["normalize_store_arg", "store_from_path"]
@@ -32,17 +33,12 @@ _ZIP_MODES = {"r": "r", "r+": "a", "a": "a", "w": "w", "w-": "a", "x": "a"}
 def store_from_path(path: str, *, mode: str = "a", storage_options: dict[str, Any] | None = None) -> Store:
     """Open the store a filesystem path or URL names.
 
-    This is the single dispatch point on paths: a local path (or ``file://`` URL
-    without ``storage_options``) ending in '.n5' opens an N5Store, in '.zip' a
-    ZipStore, anything else a DirectoryStore (read-only when ``mode == 'r'``); other
-    URLs, and ``file://`` URLs with ``storage_options`` (``auto_mkdir``, ...), open an
-    FSStore over fsspec (an N5FSStore for names ending in '.n5').
+    This is the single dispatch point on paths, as zarr 2 dispatches: a local path
+    ending in '.n5' opens an N5Store, in '.zip' a ZipStore, anything else a
+    DirectoryStore (read-only when ``mode == 'r'``); a URL (``file://`` included, with
+    its ``storage_options`` such as ``auto_mkdir``) opens an FSStore over fsspec.
     """
     if "://" in path or "::" in path:
-        if path.startswith("file://") and "::" not in path and not storage_options:
-            return _local_store(path[len("file://") :], mode)
-        if path.rstrip("/").endswith(".n5"):
-            return N5FSStore(path, mode=mode, **(storage_options or {}))
         return FSStore(path, mode=mode, **(storage_options or {}))
     if storage_options:
         raise ValueError(f"storage_options {storage_options!r} given with a non-fsspec path {path!r}")
@@ -66,6 +62,7 @@ def normalize_store_arg(
     mode: str = "a",
     storage_options: dict[str, Any] | None = None,
     default: Callable[[], Store] = MemoryStore,
+    zarr_version: int | None = None,
 ) -> Store:
     """Return a :class:`Store` for ``store``.
 
@@ -77,6 +74,8 @@ def normalize_store_arg(
 
     Anything else raises TypeError naming the type; an unknown mode, ValueError.
     """
+    if zarr_version not in (None, 2):
+        raise ValueError(f"zarrflow implements Zarr format 2, got zarr_version={zarr_version!r}")
     if mode not in MODES:
         raise ValueError(f"mode must be one of {sorted(MODES)}, got {mode!r}")
     if store is None:
@@ -85,6 +84,8 @@ def normalize_store_arg(
         return store
     if isinstance(store, (str, os.PathLike)):
         return store_from_path(os.fsdecode(store), mode=mode, storage_options=storage_options)
+    if isinstance(store, FSMap):  # an fsspec mapper: an FSStore on its filesystem, as in zarr 2
+        return FSStore(store.root, fs=store.fs, mode="r" if mode == "r" else "w")
     if is_mapping_like(store):
         return as_store(store, read_only=mode == "r")
     raise TypeError(
