@@ -35,6 +35,11 @@ class ConsolidatedMetadataStaleError(MetadataError):
         )
 
 
+class N5DataTypeError(MetadataError, TypeError):
+    """N5 cannot store this data type (structured, string, object, datetime): a
+    TypeError too, as zarr 2's N5Store raises."""
+
+
 class UnknownCodecError(MetadataError):
     """A codec id in metadata, or a codec config, is not known to numcodecs."""
 

@@ -10,6 +10,7 @@ changes; selections are projected onto chunks by ``core/indexing`` and moved by
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import itertools
 import math
@@ -17,6 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+from numcodecs import AsType
 
 from zarrflow.core import chunk_io
 from zarrflow.core.attrs import Attributes
@@ -289,6 +291,20 @@ class Array(Node):
         return sum(1 for _ in self._layout.stored_chunk_keys())
 
     initialized = nchunks_initialized
+
+    def astype(self, dtype: Any) -> Array:
+        """A read-only view of this array that reads as ``dtype`` (zarr 2's ``astype``):
+        an ``AsType`` filter decodes the stored items, nothing in the store changes."""
+        dtype = np.dtype(dtype)
+        meta = self._meta
+        astype = AsType(encode_dtype=meta.dtype, decode_dtype=dtype).get_config()
+        fill = meta.fill_value
+        if fill is not None:
+            fill = np.asarray(fill, dtype=meta.dtype).astype(dtype)[()]
+        view = dataclasses.replace(meta, dtype=dtype, fill_value=fill, filters=(astype, *(meta.filters or ())))
+        return Array(self._store, path=self._path, read_only=True, chunk_store=self._chunk_store,
+                     synchronizer=self._synchronizer, cache_metadata=True, allow_pickle=self._allow_pickle,
+                     meta_array=self._meta_array, metadata=view)
 
     @property
     def meta_array(self) -> Any:

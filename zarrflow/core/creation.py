@@ -246,6 +246,14 @@ def _uses_pickle(meta: ArrayMetadata) -> bool:
     return any(f.get("id") == "pickle" for f in meta.filters or ()) or (meta.compressor or {}).get("id") == "pickle"
 
 
+def store_separator(store: Any, dimension_separator: str | None) -> str | None:
+    """The chunk-key separator of a new array on ``store``: the one given, else the
+    store's default. (A store's separator is only a default: zarrflow never rewrites
+    keys, so an array on a nested store may name its chunks with '.'; zarr 2 refuses.)"""
+    given = normalize_dimension_separator(dimension_separator)
+    return getattr(store, "dimension_separator", None) if given is None else given
+
+
 def create(
     shape: Any,
     chunks: Any = True,
@@ -284,8 +292,7 @@ def create(
     store = normalize_store_arg(store, mode="w" if overwrite else "a", storage_options=storage_options,
                                 default=_default_array_store)
     chunk_store = normalize_store_arg(chunk_store, mode="a") if chunk_store is not None else None
-    if dimension_separator is None:
-        dimension_separator = getattr(store, "dimension_separator", None)
+    dimension_separator = store_separator(store, dimension_separator)
     meta = build_array_metadata(shape, chunks, dtype, compressor, fill_value, order, filters, object_codec,
                                 dimension_separator)
     path = normalize_storage_path(path)
@@ -457,7 +464,7 @@ def open_array(
     def make(overwrite: bool) -> Array:
         if shape is None:
             raise TypeError(f"no array at {path or 'the store root'!r}; pass shape= to create one (mode {mode!r})")
-        sep = dimension_separator or getattr(store, "dimension_separator", None)
+        sep = store_separator(store, dimension_separator)
         if sep is None and isinstance(store, KVStore):
             sep = "."  # zarr 2's open_array records '.' for plain mappings (not for its stores)
         meta = build_array_metadata(shape, chunks, dtype, compressor, _open_array_fill(fill_value, dtype),

@@ -16,6 +16,7 @@ default_compressor = Blosc(cname="lz4", clevel=5, shuffle=Blosc.SHUFFLE)
 
 # Re-exports and free functions follow the compressor so that its definition above
 # stays the first thing this module does.
+import warnings  # noqa: E402
 from collections.abc import MutableMapping  # noqa: E402
 
 from zarrflow.format.keys import ARRAY_META_KEY, ATTRS_KEY, GROUP_META_KEY  # noqa: E402
@@ -101,15 +102,26 @@ class DictStore(MemoryStore):
     """zarr 2's deprecated alias of :class:`MemoryStore` (it warns, as zarr 2 does)."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
-        import warnings  # noqa: PLC0415
-
-        warnings.warn("DictStore has been renamed MemoryStore in 2.4.0 and will be removed in the future. "
-                      "Please use MemoryStore.", DeprecationWarning, stacklevel=2)
+        _warn_dictstore()
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    def __setstate__(self, state: dict) -> None:
+        """Unpickling warns too, as zarr 2's does."""
+        _warn_dictstore()
+        super().__setstate__(state)
+
+
+def _warn_dictstore() -> None:
+    warnings.warn("DictStore has been renamed MemoryStore in 2.4.0 and will be removed in the future. "
+                  "Please use MemoryStore.", DeprecationWarning, stacklevel=3)
 
 
 def listdir(store: Store | MutableMapping, path: str = "") -> list[str]:
-    """Sorted names of the direct children of ``path`` in ``store``."""
+    """Sorted names of the direct children of ``path`` in ``store`` (a mapping without
+    ``listdir`` is listed from its keys, with zarr 2's warning)."""
+    if not isinstance(store, Store) and not hasattr(store, "listdir"):
+        warnings.warn(f"Store {store!r} has no `listdir` method. From zarr 2.9 onwards may want to inherit "
+                      "from `Store`.", UserWarning, stacklevel=2)
     return as_store(store).listdir(path)
 
 

@@ -18,7 +18,6 @@ says how.
 from __future__ import annotations
 
 import os
-
 from collections.abc import Iterator, Mapping
 from typing import Any
 

@@ -218,6 +218,15 @@ class FSStore(Store):
         return (_rebuild, (self.url, self.mode, self.storage_options, extras or None))
 
     @property
+    def map(self) -> Any:
+        """zarr 2's ``FSStore.map``: an fsspec mapper over the store root (the one this
+        store was made from, when it was given one)."""
+        given = getattr(self, "_map", None)
+        if given is not None:
+            return given
+        return fsspec.mapping.FSMap(self.path, self.fs, check=False, create=False)
+
+    @property
     def key_separator(self) -> str:
         """zarr 2's name for the chunk-key separator; never None ('.' by default)."""
         return self.dimension_separator or "."

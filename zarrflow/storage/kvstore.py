@@ -125,6 +125,23 @@ class KVStore(Store):
             return len(self._mapping)
         return sum(1 for _ in self)
 
+    def rename(self, src_path: str, dst_path: str) -> None:
+        """Move the key ``src_path`` and everything under it to ``dst_path``, moving the
+        mapping's values as they are (a move stores nothing new); destinations are
+        overwritten; KeyError when there is nothing to move."""
+        src, dst = self._rename_paths(src_path, dst_path)
+        self._check_writeable(src)
+        moves = {k: dst + k[len(src):] for k in self.keys_under(src)}
+        if src in self._mapping:
+            moves[src] = dst
+        if not moves:
+            raise KeyError(src_path)
+        values = {new: self._mapping[old] for old, new in moves.items()}
+        for old in moves:
+            del self._mapping[old]
+        for new, value in values.items():
+            self._mapping[new] = value
+
     def clear(self) -> None:
         """Remove every key from the mapping."""
         self._check_writeable("")

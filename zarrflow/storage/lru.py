@@ -285,7 +285,7 @@ class LRUStoreCache(Store):
             if self._keys_cache is not None:
                 return self._keys_cache
             epoch = self._epoch
-        keys = sorted(self._store)
+        keys = sorted(self._store.keys())  # keys(), as zarr 2's cache asks
         with self._mutex:
             if self._epoch == epoch:
                 self._keys_cache = keys

@@ -85,7 +85,9 @@ def normalize_store_arg(
     if isinstance(store, (str, os.PathLike)):
         return store_from_path(os.fsdecode(store), mode=mode, storage_options=storage_options)
     if isinstance(store, FSMap):  # an fsspec mapper: an FSStore on its filesystem, as in zarr 2
-        return FSStore(store.root, fs=store.fs, mode="r" if mode == "r" else "w")
+        fs_store = FSStore(store.root, fs=store.fs, mode="r" if mode == "r" else "w")
+        fs_store._map = store
+        return fs_store
     if is_mapping_like(store):
         return as_store(store, read_only=mode == "r")
     raise TypeError(
