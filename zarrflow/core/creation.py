@@ -166,6 +166,9 @@ def build_array_metadata(
 ) -> ArrayMetadata:
     """Normalise creation arguments into a validated :class:`ArrayMetadata`."""
     dtype, object_codec = normalize_dtype(dtype, object_codec, filters=filters)
+    if dtype.hasobject and dtype.kind != "O" and object_codec is None and not filters:
+        # refused here, before anything is written, rather than at the first chunk write
+        raise ValueError(f"missing object_codec for the object fields of dtype {dtype}")
     shape = normalize_shape(shape) + dtype.shape
     dtype = dtype.base
     chunks = normalize_chunks(chunks, shape, dtype.itemsize)

@@ -20,6 +20,7 @@ import warnings  # noqa: E402
 from collections.abc import MutableMapping  # noqa: E402
 
 from zarrflow.format.keys import ARRAY_META_KEY, ATTRS_KEY, GROUP_META_KEY  # noqa: E402
+from zarrflow.storage.abs import ABSStore  # noqa: E402
 from zarrflow.storage.base import Store, ensure_bytes  # noqa: E402
 from zarrflow.storage.consolidated import ConsolidatedMetadataStore  # noqa: E402
 from zarrflow.storage.dbm import DBMStore  # noqa: E402
@@ -41,7 +42,7 @@ from zarrflow.storage.paths import (  # noqa: E402
 from zarrflow.storage.redis import RedisStore  # noqa: E402
 from zarrflow.storage.sqlite import SQLiteStore  # noqa: E402
 from zarrflow.storage.temp import TempStore, atexit_rmglob, atexit_rmtree  # noqa: E402
-from zarrflow.storage.unavailable import ABSStore, MongoDBStore  # noqa: E402
+from zarrflow.storage.unavailable import MongoDBStore  # noqa: E402
 from zarrflow.storage.zip import ZipStore  # noqa: E402
 
 __all__ = [

@@ -254,6 +254,7 @@ class FSStore(Store):
 
     # --- keys and paths ----------------------------------------------------------------
 
+
     def _fs_path(self, key: str) -> str:
         """The filesystem path of a (normalised) key or hierarchy path."""
         if not key:

@@ -263,15 +263,14 @@ class LRUStoreCache(Store):
                 self._changed(nkey)
 
     def _contains(self, nkey: str) -> bool:
-        """Whether ``key`` holds a value, answered from the cache when known."""
+        """Whether ``key`` holds a value: asked of the store once per key, then
+        answered from the cache (zarr 2's rule; a cached value also answers)."""
         with self._mutex:
             known = self._contains_cache.get(nkey)
             if known is not None:
                 return known
             if nkey in self._values_cache:
                 return True
-            if self._keys_cache is not None:
-                return nkey in self._keys_set
             epoch = self._epoch
         found = nkey in self._store
         with self._mutex:
