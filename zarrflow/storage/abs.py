@@ -217,11 +217,11 @@ class ABSStore(Store):
         """Bytes of the blob ``path``, else of the blobs directly under it (every blob
         under it when ``recursive``), else 0 (zarr 2's count), from one listing."""
         npath = self._normalize_path(path)
-        listed = self._list(npath)
         if npath:
-            for key, size in self._list_exact(npath):
-                return size
-        sizes = dict(listed)
+            exact = self._list_exact(npath)
+            if exact:
+                return exact[0][1]
+        sizes = dict(self._list(npath))
         return sum(sizes[k] for k in direct_keys(list(sizes), npath, recursive))
 
     def _list_exact(self, key: str) -> list[tuple[str, int]]:
