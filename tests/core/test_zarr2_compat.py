@@ -297,3 +297,32 @@ def test_capabilities_are_methods_as_in_zarr2(tmp_path) -> None:
     zs = ZipStore(str(tmp_path / "a.zip"), mode="w")
     assert zs.is_erasable() is False
     zs.close()
+
+
+def test_partial_decompress_is_accepted_and_says_it_does_nothing(tmp_path) -> None:
+    import numcodecs.blosc
+
+    assert not hasattr(numcodecs.blosc, "decompress_partial")  # why it cannot be honoured
+    z = zarrflow.array(np.arange(100), chunks=10, store=str(tmp_path / "a"))
+    with pytest.warns(UserWarning, match="partial_decompress=True has no effect"):
+        again = zarrflow.open_array(str(tmp_path / "a"), mode="r", partial_decompress=True)
+    assert again[5:25].tolist() == z[5:25].tolist()
+    with pytest.warns(UserWarning, match="numcodecs 0.16"):
+        zarrflow.Array(z.store, partial_decompress=True)
+
+
+def test_memory_store_is_a_tree_as_in_zarr2() -> None:
+    from zarrflow.errors import KeyBlockedError
+
+    s = MemoryStore()
+    s["a/b"] = b"1"
+    with pytest.raises(KeyBlockedError, match="'a/b'"):
+        s["a/b/c"] = b"2"
+    with pytest.raises(KeyError):
+        s.setitems({"z": b"0", "a/b/d": b"3"})
+    assert dict(s) == {"a/b": b"1"}  # the refused batch wrote nothing
+    s["x/y/z"] = b"3"
+    s["x/y"] = b"4"  # a value replaces the directory of keys below it
+    assert dict(s) == {"a/b": b"1", "x/y": b"4"}
+    s["x"] = b"5"
+    assert dict(s) == {"a/b": b"1", "x": b"5"}

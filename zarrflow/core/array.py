@@ -14,6 +14,7 @@ import dataclasses
 import hashlib
 import itertools
 import math
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -50,6 +51,12 @@ from zarrflow.storage import normalize_storage_path
 from zarrflow.storage.base import Store, getitems_with_contexts, store_getsize
 from zarrflow.storage.kvstore import KVStore, as_store
 
+#: Why ``partial_decompress=True`` changes nothing (see :class:`Array`).
+PARTIAL_DECOMPRESS_IGNORED = (
+    "partial_decompress=True has no effect: numcodecs 0.16 removed Blosc partial decompression "
+    "(numcodecs.blosc.decompress_partial), so zarrflow reads and decodes whole chunks"
+)
+
 
 class Array(Node):
     """A Zarr v2 array: NumPy-style reads and writes, chunk by chunk, through a store.
@@ -60,6 +67,10 @@ class Array(Node):
     ``.zarray`` before each operation when False), ``cache_attrs``,
     ``write_empty_chunks`` (False: chunks equal to the fill value are not stored) and
     ``allow_pickle`` (permit decoding with the Pickle codec; see ``core/codecs``).
+    ``partial_decompress`` is accepted for zarr 2 code but has no effect, with a
+    UserWarning saying so: zarr 2 read parts of Blosc chunks through
+    ``numcodecs.blosc.decompress_partial``, which numcodecs 0.16 no longer has, so
+    whole chunks are fetched and decoded.
     ``metadata``: the ``.zarray`` document (bytes, or a parsed
     :class:`~zarrflow.format.ArrayMetadata`) to use instead of reading it from the store.
     """
@@ -91,6 +102,8 @@ class Array(Node):
         self._synchronizer = synchronizer
         self._cache_metadata = cache_metadata
         self._partial_decompress = partial_decompress
+        if partial_decompress:
+            warnings.warn(PARTIAL_DECOMPRESS_IGNORED, UserWarning, stacklevel=2)
         self._write_empty_chunks = write_empty_chunks
         self._allow_pickle = allow_pickle
         self._meta_array = np.empty(()) if meta_array is None else meta_array

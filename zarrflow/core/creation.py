@@ -452,7 +452,8 @@ def open_array(
 
     Modes: 'r' read only, must exist; 'r+' read/write, must exist; 'a' read/write,
     create if missing (default); 'w' create, replacing what was there; 'w-'/'x'
-    create, fail if anything exists.
+    create, fail if anything exists. ``partial_decompress=True`` is accepted and has
+    no effect (a UserWarning says why: numcodecs 0.16 has no Blosc partial reads).
     """
     compressor, fill_value = compression_kwargs(compressor, fill_value, kwargs)
     if kwargs:
@@ -498,4 +499,4 @@ def open_array(
         allow_pickle = created is not None and _uses_pickle(created)
     return Array(store, path=path, read_only=(mode == "r"), chunk_store=chunk_store, synchronizer=synchronizer,
                  cache_metadata=cache_metadata, cache_attrs=cache_attrs, write_empty_chunks=write_empty_chunks,
-                 allow_pickle=allow_pickle, meta_array=meta_array)
+                 allow_pickle=allow_pickle, meta_array=meta_array, partial_decompress=partial_decompress)
