@@ -480,10 +480,15 @@ class Array(Node):
             chunk_io.write(self._layout, indexer, value, fields=fields)
 
     def set_orthogonal_selection(self, selection: Any, value: Any, fields: Any = None) -> None:
-        """Write an independent selection per axis."""
+        """Write an independent selection per axis (an on-demand source - another
+        array, an h5py dataset, a dask array - over step-1 slices is copied slab by slab)."""
         self._check_writable()
         self._refresh_metadata()
-        chunk_io.write(self._layout, OrthogonalIndexer(selection, self.shape, self.chunks), value, fields=fields)
+        indexer = OrthogonalIndexer(selection, self.shape, self.chunks)
+        if chunk_io.is_lazy_array(value) and fields is None:
+            chunk_io.write_from_lazy(self._layout, selection, indexer, value)
+        else:
+            chunk_io.write(self._layout, indexer, value, fields=fields)
 
     def set_coordinate_selection(self, selection: Any, value: Any, fields: Any = None) -> None:
         """Write the points given by one integer array per axis."""
@@ -498,10 +503,16 @@ class Array(Node):
         chunk_io.write(self._layout, MaskIndexer(selection, self.shape, self.chunks), value, fields=fields)
 
     def set_block_selection(self, selection: Any, value: Any, fields: Any = None) -> None:
-        """Write whole chunks, selected by chunk-grid indices."""
+        """Write whole chunks, selected by chunk-grid indices (an on-demand source over
+        step-1 block slices is copied slab by slab)."""
         self._check_writable()
         self._refresh_metadata()
-        chunk_io.write(self._layout, BlockIndexer(selection, self.shape, self.chunks), value, fields=fields)
+        indexer = BlockIndexer(selection, self.shape, self.chunks)
+        region = _block_region(selection, self.shape, self.chunks)
+        if chunk_io.is_lazy_array(value) and fields is None and region is not None:
+            chunk_io.write_from_lazy(self._layout, region, BasicIndexer(region, self.shape, self.chunks), value)
+        else:
+            chunk_io.write(self._layout, indexer, value, fields=fields)
 
     # --- shape changes ---------------------------------------------------------------
 
@@ -681,6 +692,19 @@ class Array(Node):
         self._set_metadata(self._meta)
 
 Array.__module__ = "zarrflow"
+
+
+def _block_region(selection: Any, shape: tuple[int, ...], chunks: tuple[int, ...]) -> tuple[slice, ...] | None:
+    """The element slices a block selection of step-1 block slices covers, else None."""
+    items = selection if isinstance(selection, tuple) else (selection,)
+    if len(items) > len(shape) or any(not isinstance(it, slice) or it.step not in (None, 1) for it in items):
+        return None
+    items = items + (slice(None),) * (len(shape) - len(items))
+    out = []
+    for it, n, c in zip(items, shape, chunks):
+        start, stop, _ = it.indices(-(-n // c))
+        out.append(slice(min(start * c, n), min(max(stop, start) * c, n)))
+    return tuple(out)
 
 
 def _store_type_name(store: Store) -> str:
