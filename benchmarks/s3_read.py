@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         z[:] = data
         write_s = time.perf_counter() - t0
         store = FSStore(url, mode="r", **opts)
-        stored = store.getsize()
+        stored = store.getsize(recursive=True)
         keys = [k for k in store.keys_under("") if not k.startswith(".")]
         assert len(keys) == N_CHUNKS, len(keys)
 

@@ -69,7 +69,7 @@ def test_tempstore_is_a_fresh_directory() -> None:
     assert zarrflow.TempStore().path != s.path
 
 
-@pytest.mark.parametrize("cls", ["ABSStore", "MongoDBStore"])
+@pytest.mark.parametrize("cls", ["MongoDBStore"])
 def test_untestable_stores_refuse_with_why(cls: str) -> None:
     with pytest.raises(NotImplementedError, match="not supported"):
         getattr(zarrflow.storage, cls)("anything")

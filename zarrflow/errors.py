@@ -35,6 +35,11 @@ class ConsolidatedMetadataStaleError(MetadataError):
         )
 
 
+class N5DataTypeError(MetadataError, TypeError):
+    """N5 cannot store this data type (structured, string, object, datetime): a
+    TypeError too, as zarr 2's N5Store raises."""
+
+
 class UnknownCodecError(MetadataError):
     """A codec id in metadata, or a codec config, is not known to numcodecs."""
 
@@ -143,8 +148,22 @@ class InvalidKeyError(ZarrflowError, ValueError):
     """A store key is not allowed (``..`` segments, absolute paths, empty segments)."""
 
 
-class FSPathExistNotDir(ZarrflowError, NotADirectoryError):
-    """A filesystem path exists but is not a directory."""
+class FSPathExistNotDir(ZarrflowError, NotADirectoryError, ValueError):
+    """A filesystem path exists but is not a directory (a ValueError too, as in zarr 2)."""
+
+
+class StoreNotSupportedError(StoreError, NotImplementedError):
+    """The backend cannot do this at all (e.g. a filesystem that cannot list): a
+    NotImplementedError too, as zarr 2 lets the backend's one through."""
+
+
+class KeyBlockedError(StoreError, KeyError):
+    """A key cannot be written because a shorter key on its path holds a value (a file
+    where a directory would have to be): a KeyError, as zarr 2's hierarchical stores
+    raise, and a StoreError naming both keys. Nothing is written."""
+
+    def __str__(self) -> str:  # KeyError would show the repr of the message
+        return str(self.args[0]) if self.args else ""
 
 
 class BadCompressorError(ZarrflowError, ValueError):

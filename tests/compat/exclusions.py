@@ -132,12 +132,72 @@ EXCLUDED: dict[str, str] = {
     r"::test_object_arrays_danger": "overwrites the private Array._filters to force an unencodable write",
     r"::test_bad_store_version": V3 + ": mixing v2 and v3 stores",
     r"^test_storage\.py::test_get_hierarchy_metadata_v2": "zarr 2's private _get_hierarchy_metadata (v3 root document)",
+    r"^test_storage\.py::test_ensure_store$": (
+        "zarr 2's private staticmethod Store._ensure_store, half of it checked against a v3 KVStoreV3"
+    ),
 }
+
+_BYTES_ONLY = ("stores hold bytes: zarrflow's KVStore refuses a value that is not bytes-like (a list, None, "
+               "an Array) with TypeError naming its type; zarr 2's KVStore keeps any Python object")
+_NO_KEY_REWRITE = ("zarrflow never rewrites keys: a nested store keeps an array's chunks under the keys the "
+                   "array names ('0/0'); zarr 2's nested stores also answer '0.0' for '0/0' and list chunks so")
+_N5_LOCAL = "N5 containers are read and written on local filesystems only (N5FSStore over fsspec chains is not implemented)"
 
 DIFFERENCES: dict[str, str] = {
     r"::test_array_2d_partial$": (
         "zarrflow broadcasts a value to the selection like numpy (z[2:3] = row of shape (10,) "
         "fills the (1, 10) selection); zarr 2 refuses any shape mismatch ('NumPy allows "
         "this, but we'll be strict for now', says its test)"
+    ),
+    r"^test_core\.py::TestArrayWith(Path|ChunkStore)::test_nbytes_stored$": _BYTES_ONLY,
+    r"^test_core\.py::test_scalar_indexing$": _BYTES_ONLY + " (the test stores an Array object as a store value)",
+    r"^test_storage\.py::test_getsize$": _BYTES_ONLY + " (the second half stores None and expects size -1)",
+    r"^test_core\.py::TestArrayWithN5(FS)?Store::test_hexdigest$": (
+        "zarr 2's N5Store presents the user attributes inside '.zarray' too, so its digests of arrays "
+        "with attributes cover them twice; zarrflow presents '.zarray' and '.zattrs' separately"
+    ),
+    r"^test_core\.py::TestArrayWithN5(FS)?Store::test_attrs_n5_keywords$": (
+        "an attribute named like an N5 field ('n5', 'dataType', ...) is refused with MetadataError and "
+        "nothing is written; zarr 2 warns and silently drops it"
+    ),
+    r"^test_hierarchy\.py::TestGroupWithNestedFSStore::test_inconsistent_dimension_separator$": (
+        "a store's dimension_separator is only the default of arrays created on it: zarrflow never "
+        "rewrites keys, so an array with '.' keys on a nested store is stored as named; zarr 2 refuses"
+    ),
+    r"^test_meta\.py::test_encode_decode_array_(complex|datetime_timedelta)$": (
+        "the test writes the dtype's character ('D', 'm') as the array's order; zarrflow refuses an "
+        "order other than 'C'/'F' (MetadataError), zarr 2 does not check it"
+    ),
+    r"^test_meta\.py::test_encode_decode_array_dtype_shape$": (
+        "zarr 2 encodes a subarray dtype as a 3-d shape with 1-d chunks, a document no reader accepts; "
+        "zarrflow refuses the subarray dtype in a .zarray, naming the fix (creation still extends the shape)"
+    ),
+    r"^test_storage\.py::TestFSStore::test_dimension_separator$": (
+        "an absolute key ('/.zarray') is refused with InvalidKeyError on every store; zarr 2's FSStore "
+        "strips the '/'"
+    ),
+    r"^test_storage\.py::TestFSStore::test_complex$": (
+        "fsspec 2026's simplecache keeps a cached copy of files written through it, which the test "
+        "(written for older fsspec) says must not exist; zarrflow writes through fsspec as zarr 2 does"
+    ),
+    r"^test_storage\.py::TestNested(DirectoryStore|FSStore)::test_listdir$": _NO_KEY_REWRITE,
+    r"^test_storage\.py::TestN5(FS)?Store::test_chunk_nesting$": (
+        "zarrflow's N5Store translates chunk keys only inside N5 datasets, whose rank it knows; zarr 2 "
+        "rewrites any key whose last part looks like a chunk key ('foo/10.20.30' outside any array)"
+    ),
+    r"^test_storage\.py::TestN5(FS)?Store::test_del_zarr_meta_key": (
+        "deleting '.zattrs' of an N5 node removes only the user attributes from attributes.json, and "
+        "'.zarray' where there is no array is a KeyError; zarr 2 deletes the whole attributes.json "
+        "either way (with the group or array document in it)"
+    ),
+    r"^test_storage\.py::TestN5FSStore::test_complex$": _N5_LOCAL,
+    r"^test_storage\.py::TestZipStore::test_permissions$": (
+        "keys are normalised ('baz/' is the key 'baz'), so a ZipStore never writes a directory entry; "
+        "zarr 2 writes 'baz/' as a zip directory"
+    ),
+    r"^test_storage\.py::TestConsolidatedMetadataStore::test_read_write$": (
+        "consolidated metadata holds .zarray/.zgroup/.zattrs documents, which are JSON objects: other "
+        "values are refused (MetadataError naming the key), and values are returned as the stored bytes; "
+        "zarr 2 accepts any JSON value and returns it parsed"
     ),
 }

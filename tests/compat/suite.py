@@ -3,16 +3,20 @@ against zarrflow (through the :mod:`tests.compat.zarr_alias` plugin)."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.compat import exclusions
 from tests.oracles.zarr2 import ensure_zarr2_python
+from tests.storage.azurite_server import Azurite, azurite_available
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CACHE = REPO_ROOT / ".cache" / "zarr2-suite"
@@ -72,10 +76,42 @@ class FileResult:
         return self.passed + len(self.failed) + len(self.errors) + self.xfailed + len(self.xpassed)
 
 
+#: Files whose ABSStore tests run (``ZARR_TEST_ABS``) against an Azurite this runner
+#: starts on 127.0.0.1:10000, the address zarr 2.18's tests use.
+ABS_FILES = frozenset({"test_core.py", "test_hierarchy.py", "test_storage.py"})
+AZURITE_PORT = 10000
+
+
+@contextlib.contextmanager
+def _azurite_for(name: str) -> Iterator[dict[str, str]]:
+    """For a file with ABS tests: hold a lock (one such file at a time, across processes:
+    they share the port and zarr 2's fixed container), start Azurite, yield the
+    environment that enables the tests; stop Azurite by PID afterwards. Without
+    Azurite installed the tests stay skipped (CI's oracle check then fails the run)."""
+    if name not in ABS_FILES or not azurite_available():
+        yield {}
+        return
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / "azurite.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            with Azurite(port=AZURITE_PORT):
+                yield {"ZARR_TEST_ABS": "1"}
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def run_file(name: str, suite: Path, timeout: float = 900, extra: list[str] | None = None) -> FileResult:
     """Run one copied zarr test file in a pytest subprocess and parse its JUnit XML."""
+    with _azurite_for(name) as service_env:
+        return _run_file(name, suite, timeout, extra, service_env)
+
+
+def _run_file(name: str, suite: Path, timeout: float, extra: list[str] | None,
+              service_env: dict[str, str]) -> FileResult:
     junit = suite.parent.parent / f"{name}.xml"
-    env = dict(os.environ, **exclusions.ENVIRONMENT, ZARRFLOW_ZARR2_SUITE=str(suite), PYTHONPATH=str(REPO_ROOT))
+    env = dict(os.environ, **exclusions.ENVIRONMENT, **service_env, ZARRFLOW_ZARR2_SUITE=str(suite),
+               PYTHONPATH=str(REPO_ROOT))
     env.pop("PYTEST_XDIST_WORKER", None)
     # no third-party plugins: e.g. zarr 3's entry point would import zarr.testing, i.e.
     # zarrflow.testing, at start-up
@@ -83,7 +119,11 @@ def run_file(name: str, suite: Path, timeout: float = 900, extra: list[str] | No
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "tests.compat.zarr_alias", "-c",
            str(suite.parent.parent / "pytest.ini"), "--rootdir", str(suite.parent.parent),
            f"--junitxml={junit}", "-o", "junit_family=xunit1", str(suite / name), *(extra or [])]
-    proc = subprocess.run(cmd, cwd=suite.parent.parent, env=env, capture_output=True, text=True, timeout=timeout)
+    # each file in its own working directory: the tests write relative paths ("data/...")
+    # and two files run at once would otherwise share (and delete) each other's
+    cwd = suite.parent.parent / "cwd" / name.removesuffix(".py")
+    cwd.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     result = FileResult(name, output=proc.stdout[-20000:] + proc.stderr[-5000:])
     for line in proc.stdout.splitlines()[-3:]:
         if "deselected" in line:

@@ -61,7 +61,7 @@ def fill(store: Store, items: dict[str, bytes]) -> None:
 def needs_erasable(store: Store) -> None:
     """Skip the calling test on a store that cannot delete keys (``is_erasable``);
     such stores run ``test_not_erasable_refuses_deletes`` instead."""
-    if not store.is_erasable:
+    if not store.is_erasable():
         pytest.skip(f"{type(store).__name__} cannot delete keys")
 
 
@@ -69,7 +69,7 @@ def needs_erasable(store: Store) -> None:
 def overwriting(store: Store) -> Iterator[None]:
     """Overwrite keys quietly: append-only stores (zip) warn on every overwrite."""
     with warnings.catch_warnings():
-        if not store.is_erasable:
+        if not store.is_erasable():
             warnings.simplefilter("ignore", UserWarning)
         yield
 
@@ -78,11 +78,9 @@ def overwriting(store: Store) -> Iterator[None]:
 
 
 def test_flags_are_booleans(store: Store) -> None:
+    for method in ("is_readable", "is_writeable", "is_listable", "is_erasable"):  # zarr 2's methods
+        assert isinstance(getattr(store, method)(), bool), method
     for flag in (
-        "is_readable",
-        "is_writeable",
-        "is_listable",
-        "is_erasable",
         "is_persistent",
         "supports_concurrent_getitems",
         "supports_multiprocess_writes",
@@ -131,7 +129,7 @@ def test_mutable_mapping_methods(store: Store) -> None:
     assert dict(store.items()) == {"a": b"1", "b/c": b"2"}
     assert sorted(store.values()) == [b"1", b"2"]
     assert store.setdefault("a", b"9") == b"1"
-    if store.is_erasable:
+    if store.is_erasable():
         assert store.pop("a") == b"1"
         assert store.pop("a", None) is None
     assert store.pop("missing", None) is None
@@ -326,13 +324,22 @@ def test_rmdir_root_clears(store: Store) -> None:
 def test_getsize(store: Store) -> None:
     fill(store, TREE)
     total = sum(map(len, TREE.values()))
-    assert store.getsize() == total
+    # zarr 2's count: the value at the key, else the values directly under the path
+    assert store.getsize() == 2
     assert store.getsize("a/0.0") == 5
     assert store.getsize("a") == 5 + 5 + 3
-    assert store.getsize("b") == 2 + 4 + 7 + 2  # recursive
-    assert store.getsize("b/c/0") == 7
+    assert store.getsize("b") == 2
+    assert store.getsize("b/c") == 4
+    assert store.getsize("b/c/0") == 7  # its one value, b/c/0/0, sits directly in it
+    assert store.getsize("b/c/0/0") == 7
     assert store.getsize("missing") == 0
-    assert getsize(store, "b/c") == 4 + 7 + 2
+    assert getsize(store, "b/c") == 4
+    # recursive=True (zarrflow's extension) counts everything under the path
+    assert store.getsize(recursive=True) == total
+    assert store.getsize("b", recursive=True) == 2 + 4 + 7 + 2
+    assert store.getsize("b/c", recursive=True) == 4 + 7 + 2
+    assert store.getsize("a/0.0", recursive=True) == 5
+    assert store.getsize("missing", recursive=True) == 0
 
 
 def test_delete_prunes_empty_directories(store: Store) -> None:
@@ -495,7 +502,7 @@ def test_context_manager(store: Store, reopen: Callable[[Store], Store]) -> None
 
 
 def test_not_erasable_refuses_deletes(store: Store) -> None:
-    if store.is_erasable:
+    if store.is_erasable():
         pytest.skip("the store can delete keys")
     fill(store, TREE)
     refusals: list[tuple[str, Callable[[], object]]] = [
@@ -607,8 +614,18 @@ def test_normalize_store_arg(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert isinstance(ds, DirectoryStore) and ds.path == str(tmp_path / "x.zarr")
     assert not ds.read_only
     assert normalize_store_arg(tmp_path / "y", mode="r").read_only  # os.PathLike
-    via_url = normalize_store_arg(f"file://{tmp_path}/z")
-    assert isinstance(via_url, DirectoryStore) and via_url.path == str(tmp_path / "z")
+    via_url = normalize_store_arg(f"file://{tmp_path}/z")  # an fsspec URL: an FSStore, as in zarr 2
+    assert isinstance(via_url, FSStore) and via_url.path == str(tmp_path / "z") and not via_url.read_only
+    assert normalize_store_arg(f"file://{tmp_path}/z", mode="r").read_only
+    import fsspec
+
+    via_map = normalize_store_arg(fsspec.get_mapper(f"file://{tmp_path}/m"))  # an FSMap: an FSStore on its fs
+    assert isinstance(via_map, FSStore) and via_map.path == str(tmp_path / "m")
+    via_map["k"] = b"v"
+    assert (tmp_path / "m" / "k").read_bytes() == b"v"
+    assert normalize_store_arg({}, zarr_version=2) == KVStore({})
+    with pytest.raises(ValueError, match="zarr_version"):
+        normalize_store_arg({}, zarr_version=3)
 
     assert isinstance(normalize_store_arg("s3://bucket/x"), FSStore)  # no request is made yet
     with pytest.raises(ValueError, match="storage_options"):

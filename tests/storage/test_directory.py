@@ -346,3 +346,34 @@ def test_real_permission_denied(tmp_path: Path) -> None:
     finally:
         os.chmod(tmp_path / "s" / "d", 0o700)
         os.chmod(tmp_path / "s" / "d" / "k", 0o600)
+
+
+@pytest.mark.parametrize("cls", [DirectoryStore, NestedDirectoryStore])
+def test_hierarchy_levels_as_zarr2(tmp_path: Path, cls: type) -> None:
+    """zarr 2's hierarchical-store rules: a key under a value is a KeyError (KeyBlockedError
+    naming both keys, nothing written); a value replaces a "directory" of keys."""
+    from zarrflow.errors import KeyBlockedError
+
+    store = cls(str(tmp_path / "s"))
+    store["a/b"] = b"aaa"
+    with pytest.raises(KeyBlockedError, match="'a/b'.*holds a value") as info:
+        store["a/b/c"] = b"xxx"
+    assert isinstance(info.value, KeyError)
+    with pytest.raises(KeyError):
+        del store["a/b/c"]
+    assert dict(store) == {"a/b": b"aaa"}
+    store["x/y/z"] = b"xxx"
+    store["x/y"] = b"yyy"
+    assert store["x/y"] == b"yyy" and "x/y/z" not in store
+    with pytest.raises(ValueError):  # FSPathExistNotDir is a ValueError, as in zarr 2
+        cls(str(tmp_path / "s" / "a" / "b"))
+
+
+def test_keys_fast_walks_like_zarr2(tmp_path: Path) -> None:
+    def walker(_path: str):
+        yield from [("root/", ["d1"], [".zgroup"]), ("root/d1", [], [".zarray"])]
+
+    assert set(DirectoryStore._keys_fast("root/", walker=walker)) == {".zgroup", "d1/.zarray"}
+    store = DirectoryStore(str(tmp_path))
+    store["g/.zgroup"] = b"{}"
+    assert list(DirectoryStore._keys_fast(str(tmp_path))) == ["g/.zgroup"]

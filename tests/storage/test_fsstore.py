@@ -246,3 +246,63 @@ def test_group_roundtrip_over_file_url(tmp_path: Path) -> None:
     np.testing.assert_array_equal(again["x"][:], data)
     # the same files a DirectoryStore reads
     np.testing.assert_array_equal(zarrflow.open_group(str(tmp_path / "g.zarr"), mode="r")["x"][:], data)
+
+
+# --- zarr 2.18 behaviour (issue 10) ------------------------------------------------------------
+
+
+def test_errors_reported_under_the_filesystems_own_path_spelling_are_raised() -> None:
+    """memory:// answers fs.cat under '/x/0': a broken value there must raise, not vanish."""
+    store = FSStore(f"memory://{uuid.uuid4().hex}")
+    g = zarrflow.open_group(store, mode="w")
+    x = g.create_dataset("x", data=[1, 2, 3])
+    store.fs.store[store.fs._strip_protocol(store._fs_path("x/0"))] = None  # not a file object
+    assert store.getitems(["missing"], contexts={}) == {}
+    with pytest.raises(StoreError, match="x/0"):
+        store.getitems(["x/0"], contexts={})
+    with pytest.raises(StoreError):
+        x[...]
+
+
+def test_read_only_refuses_even_an_empty_setitems(url: str) -> None:
+    with pytest.raises(ReadOnlyError):
+        FSStore(url, mode="r").setitems({})
+
+
+def test_local_key_under_a_value_is_key_blocked(tmp_path: Path) -> None:
+    from zarrflow.errors import KeyBlockedError
+
+    store = FSStore(f"file://{tmp_path}/s")
+    store["a/b"] = b"aaa"
+    with pytest.raises(KeyBlockedError, match="'a/b'") as info:
+        store["a/b/c"] = b"xxx"
+    assert isinstance(info.value, KeyError)
+    assert dict(store) == {"a/b": b"aaa"}
+    store["r/s/t"] = b"t"
+    del store["r/s"]  # a "directory" of keys goes with everything under it, as in zarr 2
+    assert "r/s/t" not in store and list(store) == ["a/b"]
+    with pytest.raises(KeyError):
+        del store["r/s"]
+
+
+def test_file_url_with_storage_options_is_an_fsstore(tmp_path: Path) -> None:
+    g = zarrflow.open_group(f"file://{tmp_path}/g", mode="w", storage_options={"auto_mkdir": True})
+    assert isinstance(g.store, FSStore) and g.store.storage_options == {"auto_mkdir": True}
+    g.create_dataset("data", shape=(8,))[:4] = [0, 1, 2, 3]
+    assert sorted(os.listdir(tmp_path / "g")) == [".zgroup", "data"]
+    back = zarrflow.open_group(f"file://{tmp_path}/g", mode="r")
+    assert back["data"][:].tolist() == [0, 1, 2, 3, 0, 0, 0, 0]
+    with pytest.raises(PermissionError):
+        back["data"][:] = 1
+    mapper = fsspec.get_mapper(str(tmp_path / "m"))
+    assert zarrflow.create(4, store=mapper).store.map is mapper
+
+
+def test_a_filesystem_that_cannot_list_raises_not_implemented(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    store = FSStore(f"memory://{uuid.uuid4().hex}")
+    store["a/.zarray"] = b"{}"
+    monkeypatch.delattr(MemoryFileSystem, "ls")
+    with pytest.raises(NotImplementedError, match="does not support"):
+        store.listdir("a")

@@ -166,17 +166,33 @@ def test_dtype_compressor_roundtrip(tmp_path: Path, dtype: str, name: str) -> No
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(dtype="bool"), "dtype"),
+        (dict(dtype="i4,f8"), "dtype"),
         (dict(dtype="<U3"), "dtype"),
-        (dict(dtype="c8"), "dtype"),
+        (dict(dtype="M8[s]"), "dtype"),
         (dict(dtype="i4", fill_value=7), "fill_value"),
         (dict(dtype="i4", order="F"), "order"),
         (dict(dtype="i4", filters=[numcodecs.Delta(dtype="i4")]), "filters"),
     ],
 )
 def test_arrays_n5_cannot_express_are_refused(tmp_path: Path, kwargs: dict, match: str) -> None:
-    with pytest.raises(MetadataError, match=match):
+    with pytest.raises(MetadataError, match=match) as info:
         zarr.open_array(N5Store(tmp_path / "bad.n5"), mode="w", shape=(4,), chunks=(2,), **kwargs)
+    if match == "dtype":
+        assert isinstance(info.value, TypeError)  # as zarr 2's N5Store raises
+    assert not (tmp_path / "bad.n5").exists() or not any((tmp_path / "bad.n5").rglob("*.json"))
+
+
+@pytest.mark.parametrize("dtype", ["bool", "float16", "complex64", "complex128"])
+def test_numpy_data_types_zarr2_writes_to_n5(tmp_path: Path, dtype: str) -> None:
+    """zarr 2's N5Store also stores these four under their NumPy names: read and write them."""
+    path = tmp_path / "np.n5"
+    data = (np.arange(12) % 3).astype(dtype).reshape(3, 4)
+    z = zarr.open_array(N5Store(path), mode="w", shape=(3, 4), chunks=(2, 3), dtype=dtype)
+    z[:] = data
+    assert attrs_of(path)["dataType"] == np.dtype(dtype).name
+    back = zarr.open_array(N5Store(path), mode="r")
+    assert back.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(back[:], data)
 
 
 # --- bad input -------------------------------------------------------------------------------------
@@ -201,7 +217,7 @@ def test_malformed_attributes_json_names_the_file(tmp_path: Path) -> None:
         zarr.open_array(N5Store(path), path="arr", mode="r")
 
 
-@pytest.mark.parametrize("data_type", ["string", "object", "complex64", 32])
+@pytest.mark.parametrize("data_type", ["string", "object", "void120", "float128", 32])
 def test_unsupported_data_type(tmp_path: Path, data_type: object) -> None:
     path = tmp_path / "dt.n5"
     make_array(path)

@@ -68,7 +68,7 @@ def test_group_array_write_read_list(bucket: str, opts: dict[str, Any]) -> None:
     store = FSStore(url, **opts)
     assert store.listdir() == [".zattrs", ".zgroup", "sub"]
     assert len(store.listdir("sub/a")) == 1 + 5 * 3
-    assert store.getsize("sub/a") == sum(len(store[k]) for k in store.keys_under("sub/a"))
+    assert store.getsize("sub/a", recursive=True) == sum(len(store[k]) for k in store.keys_under("sub/a"))
     # the objects are where zarr puts them
     fs = s3fs_of(opts)
     assert fs.cat_file(f"{bucket}/data.zarr/sub/a/0.0")

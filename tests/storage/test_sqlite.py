@@ -55,7 +55,8 @@ def test_non_ascii_keys(tmp_path: Path) -> None:
         store.setitems({"grüße/ä": b"1", "grüße/b/c": b"22", "z": b"3"})
         assert store.listdir() == ["grüße", "z"]
         assert store.listdir("grüße") == ["b", "ä"]
-        assert store.getsize("grüße") == 3
+        assert store.getsize("grüße") == 1  # zarr 2 counts the values directly under it
+        assert store.getsize("grüße", recursive=True) == 3
 
 
 def test_setitems_is_one_transaction(tmp_path: Path) -> None:

@@ -10,13 +10,16 @@ changes; selections are projected onto chunks by ``core/indexing`` and moved by
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import itertools
 import math
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+from numcodecs import AsType
 
 from zarrflow.core import chunk_io
 from zarrflow.core.attrs import Attributes
@@ -44,9 +47,15 @@ from zarrflow.errors import (
     VindexInvalidSelectionError,
 )
 from zarrflow.format import ARRAY_META_KEY, ATTRS_KEY, ArrayMetadata
-from zarrflow.storage import getsize, normalize_storage_path
-from zarrflow.storage.base import Store, getitems_with_contexts
+from zarrflow.storage import normalize_storage_path
+from zarrflow.storage.base import Store, getitems_with_contexts, store_getsize
 from zarrflow.storage.kvstore import KVStore, as_store
+
+#: Why ``partial_decompress=True`` changes nothing (see :class:`Array`).
+PARTIAL_DECOMPRESS_IGNORED = (
+    "partial_decompress=True has no effect: numcodecs 0.16 removed Blosc partial decompression "
+    "(numcodecs.blosc.decompress_partial), so zarrflow reads and decodes whole chunks"
+)
 
 
 class Array(Node):
@@ -58,6 +67,10 @@ class Array(Node):
     ``.zarray`` before each operation when False), ``cache_attrs``,
     ``write_empty_chunks`` (False: chunks equal to the fill value are not stored) and
     ``allow_pickle`` (permit decoding with the Pickle codec; see ``core/codecs``).
+    ``partial_decompress`` is accepted for zarr 2 code but has no effect, with a
+    UserWarning saying so: zarr 2 read parts of Blosc chunks through
+    ``numcodecs.blosc.decompress_partial``, which numcodecs 0.16 no longer has, so
+    whole chunks are fetched and decoded.
     ``metadata``: the ``.zarray`` document (bytes, or a parsed
     :class:`~zarrflow.format.ArrayMetadata`) to use instead of reading it from the store.
     """
@@ -89,8 +102,11 @@ class Array(Node):
         self._synchronizer = synchronizer
         self._cache_metadata = cache_metadata
         self._partial_decompress = partial_decompress
+        if partial_decompress:
+            warnings.warn(PARTIAL_DECOMPRESS_IGNORED, UserWarning, stacklevel=2)
         self._write_empty_chunks = write_empty_chunks
         self._allow_pickle = allow_pickle
+        self._meta_array = np.empty(()) if meta_array is None else meta_array
         self._meta_key = self._key_prefix + ARRAY_META_KEY
         if metadata is None:
             self._load_metadata()
@@ -241,9 +257,10 @@ class Array(Node):
     @property
     def nbytes_stored(self) -> int:
         """Bytes stored for this array: metadata, attributes and chunks."""
-        n = getsize(self._store, self._path)
+        n = store_getsize(self._store, self._path, recursive=True)
         if self._chunk_store is not None:
-            n += getsize(self._chunk_store, self._path)
+            m = store_getsize(self._chunk_store, self._path, recursive=True)
+            n = -1 if n < 0 or m < 0 else n + m
         return n
 
     def digest(self, hashname: str = "sha1") -> bytes:
@@ -287,6 +304,31 @@ class Array(Node):
         return sum(1 for _ in self._layout.stored_chunk_keys())
 
     initialized = nchunks_initialized
+
+    def astype(self, dtype: Any) -> Array:
+        """A read-only view of this array that reads as ``dtype`` (zarr 2's ``astype``):
+        an ``AsType`` filter decodes the stored items, nothing in the store changes."""
+        dtype = np.dtype(dtype)
+        meta = self._meta
+        astype = AsType(encode_dtype=meta.dtype, decode_dtype=dtype).get_config()
+        fill = meta.fill_value
+        if fill is not None:
+            fill = np.asarray(fill, dtype=meta.dtype).astype(dtype)[()]
+        view = dataclasses.replace(meta, dtype=dtype, fill_value=fill, filters=(astype, *(meta.filters or ())))
+        return Array(self._store, path=self._path, read_only=True, chunk_store=self._chunk_store,
+                     synchronizer=self._synchronizer, cache_metadata=True, allow_pickle=self._allow_pickle,
+                     meta_array=self._meta_array, metadata=view)
+
+    @property
+    def meta_array(self) -> Any:
+        """The array-like whose type selections are returned as (zarr 2's
+        ``meta_array``; a 0-d NumPy array by default)."""
+        return self._meta_array
+
+    @property
+    def _dimension_separator(self) -> str:
+        """zarr 2's private name of the chunk-key separator ('.' or '/')."""
+        return self._meta.separator
 
     @property
     def is_view(self) -> bool:
@@ -368,29 +410,47 @@ class Array(Node):
             out = np.empty((), dtype=check_fields(fields, self.dtype))
             chunk_io.read(self._layout, indexer, out=out, fields=fields)
             return out
-        return chunk_io.read(self._layout, indexer, out=out, fields=fields)
+        return self._read(indexer, out, fields)
+
+    def _read(self, indexer: Any, out: Any, fields: Any) -> Any:
+        if out is not None and not isinstance(out, np.ndarray):
+            # zarr 2 also writes into any array-like with a shape and item assignment
+            # (another zarr array, an h5py dataset)
+            if not (hasattr(out, "shape") and hasattr(out, "__setitem__")) or isinstance(out, (list, dict)):
+                raise TypeError(f"out must be a NumPy array or an array-like with shape and item assignment, "
+                                f"got {type(out).__name__}")
+            if tuple(out.shape) != tuple(indexer.shape):
+                raise ValueError(f"out has shape {tuple(out.shape)}, the selection has shape {tuple(indexer.shape)}")
+            out[...] = chunk_io.read(self._layout, indexer, fields=fields, meta_array=self._meta_array)
+            return out
+        if out is None and type(self._meta_array) is not np.ndarray:
+            # zarr 2's meta_array: results are of the meta array's type (a NumPy subclass,
+            # or any array type whose empty_like accepts shape/dtype/order)
+            out = np.empty_like(self._meta_array, shape=indexer.shape, dtype=check_fields(fields, self.dtype),
+                                order=self.order)
+        return chunk_io.read(self._layout, indexer, out=out, fields=fields, meta_array=self._meta_array)
 
     def get_orthogonal_selection(self, selection: Any, out: np.ndarray | None = None,
                                  fields: Any = None) -> Any:
         """Read an independent selection per axis (ints, slices, int or bool arrays)."""
         self._refresh_metadata()
-        return chunk_io.read(self._layout, OrthogonalIndexer(selection, self.shape, self.chunks), out=out, fields=fields)
+        return self._read(OrthogonalIndexer(selection, self.shape, self.chunks), out, fields)
 
     def get_coordinate_selection(self, selection: Any, out: np.ndarray | None = None,
                                  fields: Any = None) -> Any:
         """Read the points given by one integer array per axis."""
         self._refresh_metadata()
-        return chunk_io.read(self._layout, CoordinateIndexer(selection, self.shape, self.chunks), out=out, fields=fields)
+        return self._read(CoordinateIndexer(selection, self.shape, self.chunks), out, fields)
 
     def get_mask_selection(self, selection: Any, out: np.ndarray | None = None, fields: Any = None) -> Any:
         """Read the items where a Boolean mask of the array's shape is True."""
         self._refresh_metadata()
-        return chunk_io.read(self._layout, MaskIndexer(selection, self.shape, self.chunks), out=out, fields=fields)
+        return self._read(MaskIndexer(selection, self.shape, self.chunks), out, fields)
 
     def get_block_selection(self, selection: Any, out: np.ndarray | None = None, fields: Any = None) -> Any:
         """Read whole chunks, selected by chunk-grid indices."""
         self._refresh_metadata()
-        return chunk_io.read(self._layout, BlockIndexer(selection, self.shape, self.chunks), out=out, fields=fields)
+        return self._read(BlockIndexer(selection, self.shape, self.chunks), out, fields)
 
     # --- writing ---------------------------------------------------------------------
 
@@ -420,10 +480,15 @@ class Array(Node):
             chunk_io.write(self._layout, indexer, value, fields=fields)
 
     def set_orthogonal_selection(self, selection: Any, value: Any, fields: Any = None) -> None:
-        """Write an independent selection per axis."""
+        """Write an independent selection per axis (an on-demand source - another
+        array, an h5py dataset, a dask array - over step-1 slices is copied slab by slab)."""
         self._check_writable()
         self._refresh_metadata()
-        chunk_io.write(self._layout, OrthogonalIndexer(selection, self.shape, self.chunks), value, fields=fields)
+        indexer = OrthogonalIndexer(selection, self.shape, self.chunks)
+        if chunk_io.is_lazy_array(value) and fields is None:
+            chunk_io.write_from_lazy(self._layout, selection, indexer, value)
+        else:
+            chunk_io.write(self._layout, indexer, value, fields=fields)
 
     def set_coordinate_selection(self, selection: Any, value: Any, fields: Any = None) -> None:
         """Write the points given by one integer array per axis."""
@@ -438,10 +503,16 @@ class Array(Node):
         chunk_io.write(self._layout, MaskIndexer(selection, self.shape, self.chunks), value, fields=fields)
 
     def set_block_selection(self, selection: Any, value: Any, fields: Any = None) -> None:
-        """Write whole chunks, selected by chunk-grid indices."""
+        """Write whole chunks, selected by chunk-grid indices (an on-demand source over
+        step-1 block slices is copied slab by slab)."""
         self._check_writable()
         self._refresh_metadata()
-        chunk_io.write(self._layout, BlockIndexer(selection, self.shape, self.chunks), value, fields=fields)
+        indexer = BlockIndexer(selection, self.shape, self.chunks)
+        region = _block_region(selection, self.shape, self.chunks)
+        if chunk_io.is_lazy_array(value) and fields is None and region is not None:
+            chunk_io.write_from_lazy(self._layout, region, BasicIndexer(region, self.shape, self.chunks), value)
+        else:
+            chunk_io.write(self._layout, indexer, value, fields=fields)
 
     # --- shape changes ---------------------------------------------------------------
 
@@ -610,14 +681,30 @@ class Array(Node):
         defaults = [None, "", False, None, None, True, True, False, True]
         while len(args) > 1 and args[-1] == defaults[len(args) - 1]:
             args.pop()
-        state = {"allow_pickle": True} if self._allow_pickle else None
-        return (type(self), tuple(args), state)
+        state: dict[str, Any] = {"allow_pickle": True} if self._allow_pickle else {}
+        if type(self._meta_array) is not np.ndarray:
+            state["meta_array"] = self._meta_array
+        return (type(self), tuple(args), state or None)
 
     def __setstate__(self, state: dict) -> None:
-        self._allow_pickle = state["allow_pickle"]
+        self._allow_pickle = state.get("allow_pickle", False)
+        self._meta_array = state.get("meta_array", self._meta_array)
         self._set_metadata(self._meta)
 
 Array.__module__ = "zarrflow"
+
+
+def _block_region(selection: Any, shape: tuple[int, ...], chunks: tuple[int, ...]) -> tuple[slice, ...] | None:
+    """The element slices a block selection of step-1 block slices covers, else None."""
+    items = selection if isinstance(selection, tuple) else (selection,)
+    if len(items) > len(shape) or any(not isinstance(it, slice) or it.step not in (None, 1) for it in items):
+        return None
+    items = items + (slice(None),) * (len(shape) - len(items))
+    out = []
+    for it, n, c in zip(items, shape, chunks):
+        start, stop, _ = it.indices(-(-n // c))
+        out.append(slice(min(start * c, n), min(max(stop, start) * c, n)))
+    return tuple(out)
 
 
 def _store_type_name(store: Store) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import warnings
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
@@ -91,6 +93,7 @@ class Attributes(MutableMapping[str, Any]):
                 self._cached = d
 
     def __setitem__(self, item: str, value: Any) -> None:
+        item = _str_keys({item: None}).popitem()[0]
         encode_attributes({item: value})  # fail fast, naming the key
         self._write(lambda d: d.__setitem__(item, value))
 
@@ -101,13 +104,13 @@ class Attributes(MutableMapping[str, Any]):
 
     def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         """Update several attributes in one write."""
-        new = dict(*args, **kwargs)
+        new = _str_keys(dict(*args, **kwargs))
         encode_attributes(new)
         self._write(lambda d: d.update(new))
 
     def put(self, d: Mapping[str, Any]) -> None:
         """Replace all attributes with ``d`` in one write."""
-        new = dict(d)
+        new = _str_keys(dict(d))
         encode_attributes(new)
 
         def replace(cur: dict) -> None:
@@ -121,3 +124,21 @@ class Attributes(MutableMapping[str, Any]):
 
     def _repr_pretty_(self, p, cycle):  # IPython
         p.text(repr(self.asdict()))
+
+
+def _str_keys(d: dict) -> dict:
+    """``d`` with its names as JSON stores them (``1`` -> ``'1'``), with zarr 2's
+    DeprecationWarning when one is not a string."""
+    if all(isinstance(k, str) for k in d):
+        return d
+    warnings.warn("only attribute keys of type 'string' will be allowed in the future",
+                  DeprecationWarning, stacklevel=3)
+    return {k if isinstance(k, str) else json_key(k): v for k, v in d.items()}
+
+
+def json_key(key: Any) -> str:
+    """The name JSON gives a non-string key (``True`` -> ``'true'``, ``1`` -> ``'1'``)."""
+    try:
+        return next(iter(json.loads(json.dumps({key: 0}))))
+    except TypeError:
+        raise TypeError(f"attribute name {key!r} ({type(key).__name__}) cannot be a JSON object key") from None

@@ -29,7 +29,7 @@ from zarrflow.core.indexing import (
 from zarrflow.core.pool import run_all
 from zarrflow.core.slabs import chunk_slabs
 from zarrflow.core.sync import hold
-from zarrflow.storage.base import getitems_with_contexts
+from zarrflow.storage.base import batches_getitems, getitems_with_contexts
 
 if TYPE_CHECKING:
     from zarrflow.core.layout import ArrayLayout
@@ -152,8 +152,10 @@ def _direct_destination(out: np.ndarray, sel: Any, chunks: tuple[int, ...], orde
 # --- reading ---------------------------------------------------------------------------------
 
 
-def read(layout: ArrayLayout, indexer: Any, out: np.ndarray | None = None, fields: Any = None) -> Any:
-    """Read the selection described by ``indexer``; returns an ndarray or a scalar."""
+def read(layout: ArrayLayout, indexer: Any, out: np.ndarray | None = None, fields: Any = None,
+         meta_array: Any = None) -> Any:
+    """Read the selection described by ``indexer``; returns an ndarray or a scalar.
+    ``meta_array`` (zarr 2's) goes to batched ``getitems`` calls as their contexts."""
     meta = layout.metadata
     out_dtype = check_fields(fields, meta.dtype)
     if out is None:
@@ -162,14 +164,14 @@ def read(layout: ArrayLayout, indexer: Any, out: np.ndarray | None = None, field
         raise ValueError(f"out has shape {out.shape}, the selection has shape {indexer.shape}")
     projections = list(indexer)
     if projections:
-        _read_projections(layout, projections, out, tuple(indexer.drop_axes), fields)
+        _read_projections(layout, projections, out, tuple(indexer.drop_axes), fields, meta_array)
     if tuple(indexer.sel_shape) != tuple(indexer.shape):
         out = out.reshape(indexer.sel_shape)
     return out if out.shape else out[()]
 
 
 def _read_projections(layout: ArrayLayout, projections: Sequence[ChunkProjection], out: np.ndarray,
-                      drop_axes: tuple[int, ...], fields: Any) -> None:
+                      drop_axes: tuple[int, ...], fields: Any, meta_array: Any = None) -> None:
     meta = layout.metadata
     codec = layout.codec
     store = layout.data_store
@@ -218,7 +220,7 @@ def _read_projections(layout: ArrayLayout, projections: Sequence[ChunkProjection
         groups = [[i] for i in range(len(keys))]
     group_bytes = codec.nbytes * max(len(g) for g in groups)
 
-    if getattr(store, "supports_concurrent_getitems", False):
+    if batches_getitems(store):
         start = 0
         while start < len(groups):
             batch, n = [], 0
@@ -227,7 +229,7 @@ def _read_projections(layout: ArrayLayout, projections: Sequence[ChunkProjection
                 n += len(groups[start])
                 start += 1
             wanted = [keys[i] for g in batch for i in g]
-            found = getitems_with_contexts(store, wanted)
+            found = getitems_with_contexts(store, wanted, meta_array)
             run_all(lambda g: process_group(g, [found.get(keys[i]) for i in g]), batch, item_bytes=group_bytes)  # noqa: B023 - used before the loop moves on
         return
 

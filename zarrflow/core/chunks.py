@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import numbers
 import re
+import warnings
 from typing import Any
 
 import numpy as np
@@ -24,13 +25,22 @@ def normalize_shape(shape: Any) -> tuple[int, ...]:
     if isinstance(shape, numbers.Integral):
         shape = (int(shape),)
     try:
-        out = tuple(int(s) for s in shape)
-    except (TypeError, ValueError) as exc:
+        items = tuple(shape)
+    except TypeError as exc:
         raise TypeError(f"shape must be an int or a sequence of ints, got {shape!r}") from exc
-    for s, orig in zip(out, shape):
-        if s != orig or s < 0:
+    if not all(isinstance(s, numbers.Integral) for s in items):
+        # zarr 2 warns, then takes whole floats such as 1.0 as their int
+        warnings.warn("shape contains non-integer value(s)", UserWarning, stacklevel=2)
+    out = []
+    for s in items:
+        try:
+            n = int(s)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"shape must hold non-negative ints, got {shape!r}") from exc
+        if n != s or n < 0:
             raise ValueError(f"shape must hold non-negative ints, got {shape!r}")
-    return out
+        out.append(n)
+    return tuple(out)
 
 
 def guess_chunks(shape: tuple[int, ...], typesize: int) -> tuple[int, ...]:
@@ -84,7 +94,9 @@ def normalize_chunks(chunks: Any, shape: tuple[int, ...], typesize: int) -> tupl
     for s, c in zip(shape, chunks):
         if c is None or (isinstance(c, numbers.Integral) and c == -1):
             out.append(max(int(s), 1))
-        elif isinstance(c, numbers.Integral) and not isinstance(c, bool):
+        elif (isinstance(c, numbers.Integral) and not isinstance(c, bool)) or (
+                isinstance(c, float) and c.is_integer()):  # zarr 2 takes a whole float (1.0) as its int
+            c = int(c)
             if c < 1:
                 raise ValueError(f"chunk lengths must be >= 1 (or -1/None for the full axis), got {chunks!r}")
             out.append(int(c))

@@ -17,10 +17,11 @@ Serial here: the engine never imports the Dask layer. ``copy``/``copy_all`` take
 public face passes the Dask layer's ``ParallelArrayCopy`` for ``parallel=True``;
 see ``zarrflow/copying.py``).
 
-Failure: with ``if_exists='raise'``, a copy stops at the first member that exists
-in the destination and leaves that member as it was; members copied before it stay
-copied (as in zarr 2). An array whose data copy fails part way is removed again
-when the copy created it.
+Failure: with ``if_exists='raise'``, every conflict is looked for before the first
+write (the source tree is walked as the copy would walk it; ``copy_store`` lists the
+destination once), so a refused copy changes nothing - zarr 2 would have copied the
+members before the conflict. An array whose data copy fails part way is removed
+again when the copy created it.
 """
 
 from __future__ import annotations
@@ -155,8 +156,8 @@ def copy_store(source: Any, dest: Any, source_path: str = "", dest_path: str = "
 
     ``excludes``/``includes`` are regular expressions searched in source keys: an
     excluded key is skipped unless an include also matches it. ``if_exists``:
-    'raise' (CopyError on the first key already in ``dest``; keys before it are
-    copied), 'replace' or 'skip'. ``dry_run`` logs what would happen and writes
+    'raise' (CopyError naming a key already in ``dest``, found before anything is
+    written, so nothing is copied), 'replace' or 'skip'. ``dry_run`` logs what would happen and writes
     nothing. ``log``: a callable, a file path or a file-like object.
 
     Keys are read and written in batches (``getitems``/``setitems``) of keys of one
@@ -168,6 +169,12 @@ def copy_store(source: Any, dest: Any, source_path: str = "", dest_path: str = "
     if if_exists not in IF_EXISTS_STORE:
         raise ValueError(f"if_exists must be one of {list(IF_EXISTS_STORE)!r}; found {if_exists!r}")
     pairs = store_key_pairs(src, source_path, dest_path, excludes, includes, flags)
+    if if_exists == "raise" and pairs:  # every conflict before the first write: one listing
+        npath = normalize_storage_path(dest_path)
+        there = set(dst.keys_under(npath)) | ({npath} if npath and npath in dst else set())
+        conflict = next((d for _, d in pairs if d in there), None)
+        if conflict is not None:
+            raise CopyError(f"key {conflict!r} exists in destination")
     dest_of = dict(pairs)
     keys = [k for k, _ in pairs]
     n_copied = n_skipped = n_bytes = 0
@@ -271,12 +278,35 @@ class _Copier:
         self.create_kws = create_kws
         self.n_copied = self.n_skipped = self.n_bytes = 0
 
-    def copy(self, source: Any, dest: Any, name: str | None, root: bool) -> None:
+    def check_conflicts(self, source: Any, dest: Any, name: str | None, root: bool) -> None:
+        """With ``if_exists='raise'``: raise the CopyError the copy would meet, before
+        anything is written (walks the source as :meth:`copy` does; reads only)."""
+        if self.if_exists != "raise" or dest is None:
+            return
+        name = self._name(source, name)
+        if hasattr(source, "shape"):
+            if name in dest:
+                raise CopyError(f"an object {name!r} already exists in destination {dest.name!r}")
+            return
+        if not (root or not self.shallow) or name not in dest:
+            return  # not copied, or a new group: nothing below it can conflict
+        existing = dest[name]
+        if hasattr(existing, "shape"):
+            raise CopyError(f"an array {name!r} already exists in destination {dest.name!r}")
+        for key in source.keys():
+            self.check_conflicts(source[key], existing, key, root=False)
+
+    @staticmethod
+    def _name(source: Any, name: str | None) -> str:
         if name is None:
             name = (getattr(source, "name", None) or "").split("/")[-1]
             if not name:
                 raise TypeError("source has no name, please provide the `name` parameter to indicate a "
                                 "name to copy to")
+        return name
+
+    def copy(self, source: Any, dest: Any, name: str | None, root: bool) -> None:
+        name = self._name(source, name)
         if hasattr(source, "shape"):
             self.copy_array(source, dest, name)
         elif root or not self.shallow:
@@ -447,6 +477,7 @@ def copy(source: Any, dest: Any, name: str | None = None, shallow: bool = False,
     with LogWriter(log) as write_log:
         copier = _Copier(write_log, shallow, without_attrs, if_exists, dry_run, max_slab_bytes, create_kws,
                          None if dry_run else data_copy)
+        copier.check_conflicts(source, dest, name, root=True)
         try:
             copier.copy(source, dest, name=name, root=True)
         except Exception:
@@ -466,6 +497,8 @@ def copy_all(source: Any, dest: Any, shallow: bool = False, without_attrs: bool 
     with LogWriter(log) as write_log:
         copier = _Copier(write_log, shallow, without_attrs, if_exists, dry_run, max_slab_bytes, create_kws,
                          None if dry_run else data_copy)
+        for key in source.keys():
+            copier.check_conflicts(source[key], dest, key, root=False)
         try:
             for key in source.keys():
                 copier.copy(source[key], dest, name=key, root=False)

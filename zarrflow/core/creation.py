@@ -140,7 +140,17 @@ def compression_kwargs(compressor: Any, fill_value: Any, kwargs: dict[str, Any])
         raise ValueError(f"compression_opts {kwargs['compression_opts']!r} given without compression")
     if "fillvalue" in kwargs:
         fill_value = kwargs.pop("fillvalue")
+    for name in [k for k in kwargs if k in H5PY_IGNORED]:
+        warnings.warn(f"ignoring keyword argument {name!r}", UserWarning, stacklevel=3)
+        del kwargs[name]
     return compressor, fill_value
+
+
+#: h5py ``create_dataset`` arguments with no Zarr counterpart: zarr 2 ignores them with
+#: a warning, so code written for h5py runs; any other unknown argument is an error.
+H5PY_IGNORED = frozenset({"shuffle", "fletcher32", "scaleoffset", "maxshape", "track_times", "track_order",
+                          "dcpl", "dapl", "efile_prefix", "virtual_prefix", "allow_unknown_filter",
+                          "rdcc_nbytes", "rdcc_w0", "rdcc_nslots", "external"})
 
 
 def build_array_metadata(
@@ -156,6 +166,9 @@ def build_array_metadata(
 ) -> ArrayMetadata:
     """Normalise creation arguments into a validated :class:`ArrayMetadata`."""
     dtype, object_codec = normalize_dtype(dtype, object_codec, filters=filters)
+    if dtype.hasobject and dtype.kind != "O" and object_codec is None and not filters:
+        # refused here, before anything is written, rather than at the first chunk write
+        raise ValueError(f"missing object_codec for the object fields of dtype {dtype}")
     shape = normalize_shape(shape) + dtype.shape
     dtype = dtype.base
     chunks = normalize_chunks(chunks, shape, dtype.itemsize)
@@ -236,6 +249,14 @@ def _uses_pickle(meta: ArrayMetadata) -> bool:
     return any(f.get("id") == "pickle" for f in meta.filters or ()) or (meta.compressor or {}).get("id") == "pickle"
 
 
+def store_separator(store: Any, dimension_separator: str | None) -> str | None:
+    """The chunk-key separator of a new array on ``store``: the one given, else the
+    store's default. (A store's separator is only a default: zarrflow never rewrites
+    keys, so an array on a nested store may name its chunks with '.'; zarr 2 refuses.)"""
+    given = normalize_dimension_separator(dimension_separator)
+    return getattr(store, "dimension_separator", None) if given is None else given
+
+
 def create(
     shape: Any,
     chunks: Any = True,
@@ -274,8 +295,7 @@ def create(
     store = normalize_store_arg(store, mode="w" if overwrite else "a", storage_options=storage_options,
                                 default=_default_array_store)
     chunk_store = normalize_store_arg(chunk_store, mode="a") if chunk_store is not None else None
-    if dimension_separator is None:
-        dimension_separator = getattr(store, "dimension_separator", None)
+    dimension_separator = store_separator(store, dimension_separator)
     meta = build_array_metadata(shape, chunks, dtype, compressor, fill_value, order, filters, object_codec,
                                 dimension_separator)
     path = normalize_storage_path(path)
@@ -284,7 +304,7 @@ def create(
         allow_pickle = _uses_pickle(meta)
     return Array(store, path=path, read_only=read_only, chunk_store=chunk_store, synchronizer=synchronizer,
                  cache_metadata=cache_metadata, cache_attrs=cache_attrs, write_empty_chunks=write_empty_chunks,
-                 allow_pickle=allow_pickle)
+                 allow_pickle=allow_pickle, meta_array=meta_array)
 
 
 def empty(shape: Any, **kwargs: Any) -> Array:
@@ -312,6 +332,8 @@ def _shape_chunks(a: Any) -> tuple[Any, Any]:
     chunks = getattr(a, "chunks", None)
     if chunks is not None and not isinstance(chunks, tuple):
         chunks = None
+    if chunks is None and isinstance(shape, tuple) and shape and isinstance(getattr(a, "chunklen", None), int):
+        chunks = (a.chunklen, *shape[1:])  # a bcolz carray: chunks along the first axis
     if chunks is not None and chunks and isinstance(chunks[0], tuple):  # dask: tuple of tuples
         chunks = tuple(max(c) if c else 1 for c in chunks)
     return shape, chunks
@@ -430,7 +452,8 @@ def open_array(
 
     Modes: 'r' read only, must exist; 'r+' read/write, must exist; 'a' read/write,
     create if missing (default); 'w' create, replacing what was there; 'w-'/'x'
-    create, fail if anything exists.
+    create, fail if anything exists. ``partial_decompress=True`` is accepted and has
+    no effect (a UserWarning says why: numcodecs 0.16 has no Blosc partial reads).
     """
     compressor, fill_value = compression_kwargs(compressor, fill_value, kwargs)
     if kwargs:
@@ -445,7 +468,7 @@ def open_array(
     def make(overwrite: bool) -> Array:
         if shape is None:
             raise TypeError(f"no array at {path or 'the store root'!r}; pass shape= to create one (mode {mode!r})")
-        sep = dimension_separator or getattr(store, "dimension_separator", None)
+        sep = store_separator(store, dimension_separator)
         if sep is None and isinstance(store, KVStore):
             sep = "."  # zarr 2's open_array records '.' for plain mappings (not for its stores)
         meta = build_array_metadata(shape, chunks, dtype, compressor, _open_array_fill(fill_value, dtype),
@@ -476,4 +499,4 @@ def open_array(
         allow_pickle = created is not None and _uses_pickle(created)
     return Array(store, path=path, read_only=(mode == "r"), chunk_store=chunk_store, synchronizer=synchronizer,
                  cache_metadata=cache_metadata, cache_attrs=cache_attrs, write_empty_chunks=write_empty_chunks,
-                 allow_pickle=allow_pickle)
+                 allow_pickle=allow_pickle, meta_array=meta_array, partial_decompress=partial_decompress)

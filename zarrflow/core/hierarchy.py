@@ -58,6 +58,7 @@ class Group(Node, MutableMapping):
         self._key_prefix = self._path + "/" if self._path else ""
         self._read_only = bool(read_only)
         self._synchronizer = synchronizer
+        self._meta_array = meta_array
         if contains_array(self._store, self._path):
             raise ContainsArrayError(self._path)
         try:
@@ -69,6 +70,12 @@ class Group(Node, MutableMapping):
                                  cache=cache_attrs, synchronizer=synchronizer)
 
     # --- properties ------------------------------------------------------------------
+
+    @property
+    def meta_array(self) -> Any:
+        """The array-like whose type the arrays of this group return (zarr 2's
+        ``meta_array``; a 0-d NumPy array by default)."""
+        return np.empty(()) if self._meta_array is None else self._meta_array
 
     @property
     def name(self) -> str:
@@ -129,7 +136,7 @@ class Group(Node, MutableMapping):
 
     def _member_kwargs(self) -> dict:
         return dict(read_only=self._read_only, chunk_store=self._chunk_store, synchronizer=self._synchronizer,
-                    cache_attrs=self._attrs.cache)
+                    cache_attrs=self._attrs.cache, meta_array=self._meta_array)
 
     def __iter__(self) -> Iterator[str]:
         arrays, groups = self._member_kinds()
@@ -283,6 +290,8 @@ class Group(Node, MutableMapping):
         path = self._item_path(name)
         kwargs.setdefault("synchronizer", self._synchronizer)
         kwargs.setdefault("cache_attrs", self._attrs.cache)
+        if self._meta_array is not None:
+            kwargs.setdefault("meta_array", self._meta_array)
         return factory(store=self._store, path=path, chunk_store=self._chunk_store, **kwargs)
 
     def create_dataset(self, name: str, **kwargs: Any) -> Array:
@@ -377,7 +386,7 @@ class Group(Node, MutableMapping):
 
     def __reduce__(self):
         return (_rebuild_group, (self._store, self._path, self._read_only, self._chunk_store,
-                                 self._attrs.cache, self._synchronizer))
+                                 self._attrs.cache, self._synchronizer, self._meta_array))
 
     def _ipython_key_completions_(self) -> list[str]:
         return sorted(self)
@@ -386,9 +395,9 @@ class Group(Node, MutableMapping):
 Group.__module__ = "zarrflow"
 
 
-def _rebuild_group(store, path, read_only, chunk_store, cache_attrs, synchronizer):
+def _rebuild_group(store, path, read_only, chunk_store, cache_attrs, synchronizer, meta_array=None):
     return Group(store, path=path, read_only=read_only, chunk_store=chunk_store, cache_attrs=cache_attrs,
-                 synchronizer=synchronizer)
+                 synchronizer=synchronizer, meta_array=meta_array)
 
 
 def init_group(store: Store, path: str = "", overwrite: bool = False, chunk_store: Store | None = None) -> None:
@@ -407,7 +416,7 @@ def group(store: Any = None, overwrite: bool = False, chunk_store: Any = None, c
     if overwrite or not contains_group(store, path):
         init_group(store, path=path, overwrite=overwrite, chunk_store=chunk_store)
     return Group(store, path=path, read_only=False, chunk_store=chunk_store, cache_attrs=cache_attrs,
-                 synchronizer=synchronizer)
+                 synchronizer=synchronizer, meta_array=meta_array)
 
 
 def open_group(store: Any = None, mode: str = "a", cache_attrs: bool = True, synchronizer: Any = None,
@@ -439,4 +448,4 @@ def open_group(store: Any = None, mode: str = "a", cache_attrs: bool = True, syn
             raise ContainsGroupError(path)
         init_group(store, path=path, chunk_store=chunk_store)
     return Group(store, path=path, read_only=(mode == "r"), chunk_store=chunk_store, cache_attrs=cache_attrs,
-                 synchronizer=synchronizer)
+                 synchronizer=synchronizer, meta_array=meta_array)

@@ -50,8 +50,8 @@ def normalize_dtype(
             f"datetime64 and timedelta64 dtypes with generic units are not supported, "
             f'please specify units (e.g., "M8[ns]"); got {dtype.str!r}'
         )
-    if dtype.hasobject:
-        if object_codec is None:
+    if dtype.kind == "O":  # zarr 2 asks for a codec here; structured dtypes with object
+        if object_codec is None:  # fields are checked where the array is created
             if not filters:
                 raise ValueError("missing object_codec for object array")
             warnings.warn(
@@ -59,7 +59,7 @@ def normalize_dtype(
                 FutureWarning,
                 stacklevel=2,
             )
-    elif object_codec is not None:
+    elif object_codec is not None and not dtype.hasobject:
         warnings.warn("an object_codec is only needed for object arrays", stacklevel=2)
         object_codec = None
     return dtype, object_codec

@@ -51,8 +51,7 @@ def init_array(
         raise ValueError(f"storage_transformers are a Zarr v3 feature, not supported: {storage_transformers!r}")
     kv = _as_store(store)
     cs = _as_store(chunk_store)
-    if dimension_separator is None:
-        dimension_separator = getattr(kv, "dimension_separator", None)
+    dimension_separator = creation.store_separator(kv, dimension_separator)
     meta = creation.build_array_metadata(shape, chunks, dtype, compressor, fill_value, order, filters,
                                          object_codec, dimension_separator)
     creation.init_array(kv, meta, path=normalize_storage_path(path), overwrite=overwrite, chunk_store=cs)

@@ -14,7 +14,7 @@ from typing import Any
 import numcodecs
 import numpy as np
 
-from zarrflow.errors import MetadataError
+from zarrflow.errors import MetadataError, N5DataTypeError
 from zarrflow.format.documents import ArrayMetadata
 from zarrflow.format.n5_codec import N5ChunkWrapper
 
@@ -38,9 +38,12 @@ N5_ATTRS_KEY = "attributes.json"
 _ARRAY_KEYWORDS = ("dimensions", "blockSize", "dataType", "compression", "compressionType")
 #: Fields of attributes.json that are N5's, not the user's.
 N5_KEYWORDS = frozenset({"n5", *_ARRAY_KEYWORDS})
-#: N5 dataType names zarrflow reads and writes (numpy names them the same).
+#: N5 dataType names zarrflow reads and writes (numpy names them the same): N5's own,
+#: and the NumPy names zarr 2's N5Store also writes for bool, half-precision and
+#: complex arrays (other N5 libraries do not read those four).
 N5_DATA_TYPES = frozenset(
-    {"uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64", "float32", "float64"}
+    {"uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64", "float32", "float64",
+     "bool", "float16", "complex64", "complex128"}
 )
 #: A '.'-joined chunk key of two or more dimensions.
 
@@ -148,7 +151,7 @@ def array_meta_to_n5(meta: ArrayMetadata, key: str, top_level: bool) -> dict[str
     naming ``key`` when N5 cannot express the array."""
     dtype = meta.dtype
     if dtype.name not in N5_DATA_TYPES or dtype.fields is not None:
-        raise MetadataError(
+        raise N5DataTypeError(
             f"{key}: N5 does not support dtype {dtype.str!r}; its data types are {sorted(N5_DATA_TYPES)}"
         )
     if meta.fill_value is not None and not (meta.fill_value == 0):
@@ -186,7 +189,7 @@ def array_meta_from_n5(doc: Mapping[str, Any], key: str) -> dict[str, Any]:
         raise MetadataError(f"{key}: N5 blockSize {block} and dimensions {dims} differ in length")
     data_type = doc.get("dataType")
     if data_type not in N5_DATA_TYPES:
-        raise MetadataError(
+        raise N5DataTypeError(
             f"{key}: unsupported N5 dataType {data_type!r}; zarrflow reads {sorted(N5_DATA_TYPES)}"
         )
     if "compression" in doc:
@@ -208,7 +211,8 @@ def array_meta_from_n5(doc: Mapping[str, Any], key: str) -> dict[str, Any]:
             "dtype": dtype,
             "chunk_shape": chunks,
         },
-        "fill_value": 0,
+        # N5 blocks not written read as zeros: 0, as the JSON form of the dtype spells it
+        "fill_value": [0.0, 0.0] if np.dtype(data_type).kind == "c" else (False if data_type == "bool" else 0),
         "order": "C",
         "filters": [],
         "dimension_separator": ".",

@@ -80,22 +80,29 @@ class N5ChunkWrapper(Codec):
             f"compressor={self._compressor!r})"
         )
 
-    def _header(self) -> bytes:
+    def _header(self, shape: tuple[int, ...] | None = None) -> bytes:
         ndim = len(self.chunk_shape)
-        return struct.pack(f">HH{ndim}I", 0, ndim, *self.chunk_shape[::-1])
+        return struct.pack(f">HH{ndim}I", 0, ndim, *(shape or self.chunk_shape)[::-1])
 
     def encode(self, buf: Any) -> bytes:
+        """Encode a whole block, or - given an array of the block's rank and at most
+        its shape - a truncated edge block as other N5 writers store them (the header
+        then carries that shape; decoding pads it with zeros to the block shape)."""
         arr = ensure_ndarray_like(buf)
-        if arr.dtype != self.dtype:
+        shape = None
+        if (arr.dtype == self.dtype and arr.ndim == len(self.chunk_shape) and arr.shape != self.chunk_shape
+                and all(s <= c for s, c in zip(arr.shape, self.chunk_shape))):
+            shape = tuple(arr.shape)
+        elif arr.dtype != self.dtype:
             arr = ensure_contiguous_ndarray(arr).reshape(-1).view(self.dtype)
-        if arr.size != self._nitems:
+        if shape is None and arr.size != self._nitems:
             raise ValueError(
                 f"chunk has {arr.size} items, an N5 block of shape {self.chunk_shape} holds {self._nitems}"
             )
         data = np.ascontiguousarray(arr).reshape(-1).astype(self._big, copy=False)
         if self._compressor is None:
-            return self._header() + data.tobytes()
-        return self._header() + ensure_bytes(self._compressor.encode(data))
+            return self._header(shape) + data.tobytes()
+        return self._header(shape) + ensure_bytes(self._compressor.encode(data))
 
     def _parse_header(self, view: memoryview) -> tuple[tuple[int, ...], int]:
         size = view.nbytes

@@ -16,9 +16,11 @@ default_compressor = Blosc(cname="lz4", clevel=5, shuffle=Blosc.SHUFFLE)
 
 # Re-exports and free functions follow the compressor so that its definition above
 # stays the first thing this module does.
+import warnings  # noqa: E402
 from collections.abc import MutableMapping  # noqa: E402
 
 from zarrflow.format.keys import ARRAY_META_KEY, ATTRS_KEY, GROUP_META_KEY  # noqa: E402
+from zarrflow.storage.abs import ABSStore  # noqa: E402
 from zarrflow.storage.base import Store, ensure_bytes  # noqa: E402
 from zarrflow.storage.consolidated import ConsolidatedMetadataStore  # noqa: E402
 from zarrflow.storage.dbm import DBMStore  # noqa: E402
@@ -40,7 +42,7 @@ from zarrflow.storage.paths import (  # noqa: E402
 from zarrflow.storage.redis import RedisStore  # noqa: E402
 from zarrflow.storage.sqlite import SQLiteStore  # noqa: E402
 from zarrflow.storage.temp import TempStore, atexit_rmglob, atexit_rmtree  # noqa: E402
-from zarrflow.storage.unavailable import ABSStore, MongoDBStore  # noqa: E402
+from zarrflow.storage.unavailable import MongoDBStore  # noqa: E402
 from zarrflow.storage.zip import ZipStore  # noqa: E402
 
 __all__ = [
@@ -101,15 +103,26 @@ class DictStore(MemoryStore):
     """zarr 2's deprecated alias of :class:`MemoryStore` (it warns, as zarr 2 does)."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
-        import warnings  # noqa: PLC0415
-
-        warnings.warn("DictStore has been renamed MemoryStore in 2.4.0 and will be removed in the future. "
-                      "Please use MemoryStore.", DeprecationWarning, stacklevel=2)
+        _warn_dictstore()
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    def __setstate__(self, state: dict) -> None:
+        """Unpickling warns too, as zarr 2's does."""
+        _warn_dictstore()
+        super().__setstate__(state)
+
+
+def _warn_dictstore() -> None:
+    warnings.warn("DictStore has been renamed MemoryStore in 2.4.0 and will be removed in the future. "
+                  "Please use MemoryStore.", DeprecationWarning, stacklevel=3)
 
 
 def listdir(store: Store | MutableMapping, path: str = "") -> list[str]:
-    """Sorted names of the direct children of ``path`` in ``store``."""
+    """Sorted names of the direct children of ``path`` in ``store`` (a mapping without
+    ``listdir`` is listed from its keys, with zarr 2's warning)."""
+    if not isinstance(store, Store) and not hasattr(store, "listdir"):
+        warnings.warn(f"Store {store!r} has no `listdir` method. From zarr 2.9 onwards may want to inherit "
+                      "from `Store`.", UserWarning, stacklevel=2)
     return as_store(store).listdir(path)
 
 
@@ -119,7 +132,13 @@ def rmdir(store: Store | MutableMapping, path: str = "") -> None:
 
 
 def getsize(store: Store | MutableMapping, path: str = "") -> int:
-    """Bytes at key ``path``, else of every value under it (recursively), else 0."""
+    """Bytes at key ``path``, else of the values directly under it, else 0, as zarr 2
+    counts them (``store.getsize`` when the store has one; -1 for an object that is
+    neither a store nor a mapping, whose size cannot be known)."""
+    if hasattr(store, "getsize"):
+        return store.getsize(normalize_storage_path(path))
+    if not isinstance(store, MutableMapping):
+        return -1
     return as_store(store).getsize(path)
 
 

@@ -64,14 +64,17 @@ class ConstantMap(Mapping[Any, Any]):
         return key in self._key_set
 
     def __repr__(self) -> str:
-        """``ConstantMap: {...}``."""
-        return f"ConstantMap: {dict(self)!r}"
+        """As the dict it stands for (zarr 2's repr)."""
+        return repr(dict(self))
 
 
 def contexts_for(keys: Sequence[str], meta_array: Any = None) -> Mapping[str, Context]:
-    """The ``contexts=`` argument of ``getitems`` for ``keys``: one shared Context."""
-    context: Context = {} if meta_array is None else {"meta_array": meta_array}
-    return ConstantMap(keys, context)
+    """The ``contexts=`` argument of ``getitems`` for ``keys``, as zarr 2.18 builds it:
+    ``{}`` for the default (a NumPy ``meta_array``, or none), else one shared Context
+    ``{"meta_array": meta_array}`` for every key."""
+    if meta_array is None or type(meta_array) is np.ndarray:
+        return {}
+    return ConstantMap(keys, {"meta_array": meta_array})
 
 
 _TAKES_CONTEXTS: dict[type, bool] = {}
@@ -91,12 +94,28 @@ def _takes_contexts(store: Any) -> bool:
     return known
 
 
-def getitems_with_contexts(store: Any, keys: Sequence[str], meta_array: Any = None) -> Mapping[str, Any]:
-    """``store.getitems(keys, contexts=...)`` as zarr 2.18 calls it, or
-    ``store.getitems(keys)`` for a store whose ``getitems`` takes no ``contexts``
-    (stores written for the older protocol keep working)."""
+def batches_getitems(store: Any) -> bool:
+    """Whether reads should go through ``store.getitems`` in batches: stores that
+    declare ``supports_concurrent_getitems``, and user store classes (not zarrflow's
+    own) that define their own ``getitems`` - zarr 2.18 always calls it, so such a
+    store sees every read with its contexts."""
+    if getattr(store, "supports_concurrent_getitems", False):
+        return True
+    cls = type(store)
+    if cls.__module__.startswith("zarrflow."):
+        return False
+    own = getattr(cls, "getitems", None)
+    return callable(own) and own is not getattr(Store, "getitems", None)
+
+
+def getitems_with_contexts(store: Any, keys: Sequence[str], meta_array: Any = None,
+                           contexts: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+    """``store.getitems(keys, contexts=...)`` as zarr 2.18 calls it (``contexts`` as
+    given, else built from ``meta_array``), or ``store.getitems(keys)`` for a store
+    whose ``getitems`` takes no ``contexts`` (stores written for the older protocol
+    keep working)."""
     if _takes_contexts(store):
-        return store.getitems(keys, contexts=contexts_for(keys, meta_array))
+        return store.getitems(keys, contexts=contexts_for(keys, meta_array) if contexts is None else contexts)
     return store.getitems(keys)
 
 
@@ -142,6 +161,49 @@ def ensure_bytes(value: Any) -> bytes:
     return bytes(byte_view(value))
 
 
+def direct_keys(keys: Iterable[str], path: str, recursive: bool = False) -> list[str]:
+    """The keys of ``keys`` (all under ``path``) that sit directly under ``path``
+    (every one when ``recursive``): what zarr 2's ``getsize`` sums."""
+    if recursive:
+        return list(keys)
+    n = len(prefix_for(path))
+    return [k for k in keys if "/" not in k[n:]]
+
+
+def capability(store: Any, name: str) -> bool:
+    """A store's answer to zarr 2's ``is_readable``/``is_writeable``/``is_listable``/
+    ``is_erasable`` (a method in zarr 2 and zarrflow; a plain flag is read as it is;
+    a store without one can)."""
+    flag = getattr(store, name, True)
+    return bool(flag() if callable(flag) else flag)
+
+
+def store_getsize(store: Any, path: str = "", recursive: bool = False) -> int:
+    """``store.getsize(path)``, with ``recursive=`` passed only to stores whose getsize
+    takes it; for other stores a recursive size is summed from their keys (-1 when a
+    value has no length, as zarr 2 reports an unknown size)."""
+    if not recursive:
+        return store.getsize(path)
+    try:
+        accepts = "recursive" in inspect.signature(store.getsize).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+        accepts = False
+    if accepts:
+        return store.getsize(path, recursive=True)
+    path = normalize_storage_path(path)
+    prefix = prefix_for(path)
+    total = 0
+    for key in list(store):
+        if key == path or key.startswith(prefix):
+            try:
+                total += len(store[key])
+            except KeyError:  # pragma: no cover - removed concurrently
+                pass
+            except TypeError:
+                return -1
+    return total
+
+
 def check_dimension_separator(separator: str | None) -> str | None:
     """Return ``separator`` if it is a valid Zarr v2 dimension separator, else raise ValueError."""
     if separator not in _DIMENSION_SEPARATORS:
@@ -157,14 +219,31 @@ class Store(MutableMapping[str, bytes]):
     engine reads (e.g. Array pickling keys off ``is_persistent``).
     """
 
-    #: Values can be read.
-    is_readable: bool = True
+    #: Values can be read (answered by :meth:`is_readable`).
+    _readable: bool = True
     #: Values can be written (a store class that never writes sets False).
-    is_writeable: bool = True
+    _writeable: bool = True
     #: Keys can be listed (``__iter__``, ``listdir``).
-    is_listable: bool = True
+    _listable: bool = True
     #: Keys can be deleted.
-    is_erasable: bool = True
+    _erasable: bool = True
+
+    # zarr 2's capability methods
+    def is_readable(self) -> bool:
+        """True when values can be read."""
+        return bool(self._readable)
+
+    def is_writeable(self) -> bool:
+        """True when this store class can write values (see also :attr:`read_only`)."""
+        return bool(self._writeable)
+
+    def is_listable(self) -> bool:
+        """True when keys can be listed."""
+        return bool(self._listable)
+
+    def is_erasable(self) -> bool:
+        """True when keys can be deleted."""
+        return bool(self._erasable)
     #: Data outlives the process; such stores pickle only their parameters.
     is_persistent: bool = False
     #: Writers in several processes at once, each with its own handle (a pickled
@@ -180,12 +259,18 @@ class Store(MutableMapping[str, bytes]):
 
     _read_only: bool = False
 
+    @property
+    def _dimension_separator(self) -> str | None:
+        """zarr 2's private name of :attr:`dimension_separator` (its tests and some
+        store subclasses read it)."""
+        return self.dimension_separator
+
     # --- mode and key checks ----------------------------------------------------------
 
     @property
     def read_only(self) -> bool:
         """True when writes, deletes and renames raise :class:`ReadOnlyError`."""
-        return self._read_only or not self.is_writeable
+        return self._read_only or not self.is_writeable()
 
     #: Lower-case every key and path (zarr 2's ``normalize_keys`` option).
     normalize_keys: bool = False
@@ -304,8 +389,7 @@ class Store(MutableMapping[str, bytes]):
         """Store many values. Every key and value is checked first, so a bad one
         stores nothing; a read-only store raises ReadOnlyError before writing."""
         checked = [(self._normalize_key(k), byte_view(v)) for k, v in items.items()]
-        if checked:
-            self._check_writeable(checked[0][0])
+        self._check_writeable(checked[0][0] if checked else "<no keys>")  # even when empty, as in zarr 2
         for key, value in checked:
             self[key] = value
 
@@ -338,9 +422,10 @@ class Store(MutableMapping[str, bytes]):
             except KeyError:  # pragma: no cover - removed concurrently
                 pass
 
-    def getsize(self, path: str = "") -> int:
-        """Size in bytes: of the value at key ``path``, else of every value under
-        ``path`` (recursively), else 0."""
+    def getsize(self, path: str = "", *, recursive: bool = False) -> int:
+        """Size in bytes, as zarr 2 counts it: of the value at key ``path``, else of the
+        values *directly* under ``path`` (not those in deeper "directories"), else 0.
+        ``recursive=True`` (a zarrflow extension) counts every value under ``path``."""
         path = self._normalize_path(path)
         if path:
             try:
@@ -348,7 +433,7 @@ class Store(MutableMapping[str, bytes]):
             except KeyError:
                 pass
         total = 0
-        for key in self.keys_under(path):
+        for key in direct_keys(self.keys_under(path), path, recursive):
             try:
                 total += len(self[key])
             except KeyError:  # pragma: no cover - removed concurrently

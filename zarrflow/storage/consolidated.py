@@ -17,6 +17,7 @@ says how.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -38,12 +39,15 @@ class ConsolidatedMetadataStore(Store):
     encoded as zarr 2 writes them. Writes and deletes raise ReadOnlyError.
     """
 
-    is_writeable = False
-    is_erasable = False
+    _writeable = False
+    _erasable = False
     #: Read by Array and Group: metadata changes through this store are refused.
     metadata_read_only = True
 
     def __init__(self, store: Any, metadata_key: str = CONSOLIDATED_KEY) -> None:
+        if isinstance(store, (str, bytes, os.PathLike)):  # zarr 2 raises ValueError here too
+            raise ValueError(f"ConsolidatedMetadataStore wraps a store, not a path ({store!r}); open it with "
+                             "zarrflow.open_consolidated() or pass normalize_store_arg(path)")
         self.store = as_store(store)
         self.metadata_key = normalize_key(metadata_key)
         try:

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from zarrflow.errors import FSPathExistNotDir, InvalidKeyError, StoreError
+from zarrflow.errors import FSPathExistNotDir, InvalidKeyError, KeyBlockedError, StoreError
 from zarrflow.format.keys import METADATA_KEYS
 from zarrflow.storage.base import Store, byte_view, check_dimension_separator
 from zarrflow.storage.local_files import is_temp_name, prune_empty_dirs, write_atomically, write_many_durably
@@ -157,10 +157,32 @@ class DirectoryStore(Store):
         dirpath, name = os.path.split(path)
         self._check_inside(dirpath, key)
         try:
-            write_atomically(dirpath, name, data, durable=self.durable or name in self._durable_names)
+            durable = self.durable or name in self._durable_names
+            try:
+                write_atomically(dirpath, name, data, durable=durable)
+            except IsADirectoryError:
+                if not os.path.isdir(path) or os.path.islink(path):
+                    raise
+                shutil.rmtree(path)  # a value replaces the "directory" of keys below it, as in zarr 2
+                write_atomically(dirpath, name, data, durable=durable)
+        except (FileExistsError, NotADirectoryError) as exc:
+            blocker = self._blocking_file(nkey)
+            if blocker is None:
+                self._prune(dirpath)
+                raise self._error("write", key, exc) from exc
+            raise KeyBlockedError(f"{self!r}: cannot write {key!r}: the key {blocker!r} on its path holds "
+                                  "a value") from exc
         except OSError as exc:  # e.g. a full disk: nothing of the value is left behind ...
             self._prune(dirpath)  # ... nor the directories made for it
             raise self._error("write", key, exc) from exc
+
+    def _blocking_file(self, nkey: str) -> str | None:
+        """The shortest key on ``nkey``'s path that is a file (so ``nkey`` cannot be one)."""
+        parts = nkey.split("/")
+        for i in range(1, len(parts)):
+            if os.path.isfile(self._file("/".join(parts[:i]))):
+                return "/".join(parts[:i])
+        return None
 
     @property
     def supports_concurrent_getitems(self) -> bool:  # type: ignore[override]
@@ -213,6 +235,20 @@ class DirectoryStore(Store):
         except OSError as exc:
             raise self._error("delete", key, exc) from exc
         self._prune(dirpath)
+
+    @staticmethod
+    def _keys_fast(path: str, walker: Callable[[str], Iterable[tuple[str, list[str], list[str]]]] = os.walk
+                   ) -> Iterator[str]:
+        """zarr 2's key listing from a directory walk (``walker`` as ``os.walk``): every
+        file's path relative to ``path``, '/'-joined."""
+        for dirpath, _dirnames, filenames in walker(path):
+            rel = os.path.relpath(dirpath, path)
+            if rel == os.curdir:
+                yield from filenames
+            else:
+                rel = rel.replace("\\", "/")
+                for name in filenames:
+                    yield f"{rel}/{name}"
 
     def _contains(self, nkey: str) -> bool:
         """True when a file exists for ``key``; keys that cannot exist give False."""
@@ -301,8 +337,9 @@ class DirectoryStore(Store):
             raise self._error("remove", nkey, exc) from exc
         self._prune(os.path.dirname(target))
 
-    def getsize(self, path: str = "") -> int:
-        """Bytes in the file ``path``, else in every file under it, else 0."""
+    def getsize(self, path: str = "", *, recursive: bool = False) -> int:
+        """Bytes in the file ``path``, else in the files directly in that directory
+        (in every file under it when ``recursive``), else 0 (zarr 2's count)."""
         nkey = self._normalize_path(path)
         target = self._file(nkey)
         try:
@@ -317,7 +354,8 @@ class DirectoryStore(Store):
                     continue
                 for entry in entries:
                     if entry.is_dir(follow_symlinks=False):
-                        stack.append(entry.path)
+                        if recursive:
+                            stack.append(entry.path)
                     elif not is_temp_name(entry.name) and entry.is_file():
                         total += entry.stat().st_size
             return total

@@ -29,7 +29,7 @@ import fsspec.asyn
 from fsspec.core import url_to_fs
 from fsspec.implementations.local import LocalFileSystem
 
-from zarrflow.errors import StoreError
+from zarrflow.errors import KeyBlockedError, StoreError, StoreNotSupportedError
 from zarrflow.format.keys import is_metadata_key
 from zarrflow.storage.base import Store, check_dimension_separator, ensure_bytes
 from zarrflow.storage.local_files import TEMP_SUFFIX, prune_empty_dirs, write_atomically, write_many_durably
@@ -256,6 +256,15 @@ class FSStore(Store):
         return (_rebuild, (self.url, self.mode, self.storage_options, extras or None))
 
     @property
+    def map(self) -> Any:
+        """zarr 2's ``FSStore.map``: an fsspec mapper over the store root (the one this
+        store was made from, when it was given one)."""
+        given = getattr(self, "_map", None)
+        if given is not None:
+            return given
+        return fsspec.mapping.FSMap(self.path, self.fs, check=False, create=False)
+
+    @property
     def key_separator(self) -> str:
         """zarr 2's name for the chunk-key separator; never None ('.' by default)."""
         return self.dimension_separator or "."
@@ -282,6 +291,7 @@ class FSStore(Store):
         return f"{type(self).__name__}({self.url!r}, mode={self.mode!r})"
 
     # --- keys and paths ----------------------------------------------------------------
+
 
     def _fs_path(self, key: str) -> str:
         """The filesystem path of a (normalised) key or hierarchy path."""
@@ -319,6 +329,8 @@ class FSStore(Store):
             why = f"the bucket does not exist ({why})"
         elif isinstance(exc, PermissionError):
             why = f"permission denied - check the credentials ({why})"
+        if isinstance(exc, NotImplementedError):
+            return StoreNotSupportedError(f"{self!r}: cannot {action} {what}: the filesystem does not support it ({why})")
         return StoreError(f"{self!r}: cannot {action} {what}: {why}")
 
     # --- retries ------------------------------------------------------------------------
@@ -358,14 +370,19 @@ class FSStore(Store):
         self._write({nkey: data})
 
     def __delitem__(self, key: str) -> None:
-        """Delete ``key``; KeyError when it does not exist."""
+        """Delete ``key``; a "directory" of keys is removed with everything under it (as
+        zarr 2's FSStore does); KeyError when nothing is there."""
         nkey = self._normalize_key(key)
         self._check_writeable(nkey)
         path = self._fs_path(nkey)
         try:
             if not self.fs.isfile(path):
-                raise KeyError(key)
-            self._retry("delete", repr(nkey), lambda: self.fs.rm_file(path))
+                if not self._find(nkey):
+                    raise KeyError(key)
+                self._retry("delete", repr(nkey), lambda: self.fs.rm(path, recursive=True))
+                self.fs.invalidate_cache(path)
+            else:
+                self._retry("delete", repr(nkey), lambda: self.fs.rm_file(path))
         except KeyError:
             raise
         except Exception as exc:
@@ -444,8 +461,11 @@ class FSStore(Store):
             failed = getattr(exc, "_zarrflow_path", None)
             raise self._error("read", [self._key_of(p) or p for p in ([failed] if failed else paths)], exc) from exc
         out = {}
+        # fs.cat may answer under the filesystem's own spelling of a path (memory://
+        # roots them at '/'): match those too, so no value or error is dropped
+        stripped = {self.fs._strip_protocol(p): ks for p, ks in paths.items()}
         for path, value in results.items():
-            originals = paths.get(path) or paths.get(self.fs._strip_protocol(path))
+            originals = paths.get(path) or stripped.get(path) or stripped.get(self.fs._strip_protocol(path))
             if originals is None:  # pragma: no cover - a path we did not ask for
                 continue
             if isinstance(value, BaseException):
@@ -488,10 +508,9 @@ class FSStore(Store):
         """Store many values with one concurrent ``fs.pipe``; keys and values are all
         checked first, and a read-only store refuses before any request."""
         checked = {self._normalize_key(k): ensure_bytes(v) for k, v in items.items()}
-        if not checked:
-            return
-        self._check_writeable(next(iter(checked)))
-        self._write(checked)
+        self._check_writeable(next(iter(checked), "<no keys>"))  # refused even when empty, as in zarr 2
+        if checked:
+            self._write(checked)
 
     def _write(self, items: dict[str, bytes]) -> None:
         """Write checked items: atomically (temp file + rename) on local disks, else ``fs.pipe``."""
@@ -515,6 +534,8 @@ class FSStore(Store):
                 self._retry("write", f"{len(batch)} keys", lambda: self.fs.pipe(batch))
             else:
                 self._pipe_retrying({self._fs_path(k): v for k, v in items.items()})
+        except KeyBlockedError:
+            raise
         except Exception as exc:
             raise self._error("write", list(items), exc) from exc
 
@@ -542,6 +563,16 @@ class FSStore(Store):
             self.fs.rm(path, recursive=True)
         try:
             write_atomically(parent, name, data, durable=self.durable or is_metadata_key(name))
+        except (FileExistsError, NotADirectoryError) as exc:
+            key = self._key_of(path) or path
+            parts = key.split("/")
+            blocker = next(("/".join(parts[:i]) for i in range(1, len(parts))
+                            if os.path.isfile(self._fs_path("/".join(parts[:i])))), None)
+            if blocker is None:
+                prune_empty_dirs(parent, self.path)
+                raise
+            raise KeyBlockedError(f"{self!r}: cannot write {key!r}: the key {blocker!r} on its path holds "
+                                  "a value") from exc
         except OSError:  # e.g. a full disk: no directory made for the value is left either
             prune_empty_dirs(parent, self.path)
             raise
@@ -649,13 +680,15 @@ class FSStore(Store):
                 raise self._error("remove", npath or "<root>", exc) from exc
         self.fs.invalidate_cache(self._fs_path(npath))
 
-    def getsize(self, path: str = "") -> int:
-        """Bytes of the value at key ``path``, else of every value under it, else 0."""
+    def getsize(self, path: str = "", *, recursive: bool = False) -> int:
+        """Bytes of the value at key ``path``, else of the values directly under it
+        (every value under it when ``recursive``), else 0 (zarr 2's count)."""
         npath = self._normalize_path(path)
         fs_path = self._fs_path(npath)
         try:
             self.fs.invalidate_cache(fs_path)
-            sizes = self._retry("size", repr(npath), lambda: self.fs.du(fs_path, total=False))
+            sizes = self._retry("size", repr(npath),
+                                lambda: self.fs.du(fs_path, total=False, maxdepth=None if recursive else 1))
         except Exception as exc:
             if self._is_missing(exc):
                 return 0

@@ -8,10 +8,10 @@ straight through, so the user's dict sees them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from typing import Any
 
-from zarrflow.storage.base import Store, check_dimension_separator, ensure_bytes
+from zarrflow.storage.base import Store, check_dimension_separator, ensure_bytes, getitems_with_contexts
 
 __all__ = ["KVStore", "as_store", "is_mapping_like"]
 
@@ -51,6 +51,18 @@ class KVStore(Store):
         if dimension_separator is None:
             dimension_separator = getattr(mapping, "dimension_separator", None)
         self.dimension_separator = check_dimension_separator(dimension_separator)
+        # a mapping with its own batched getitems (zarr 2.18's store protocol) gets
+        # every batch, with the contexts zarr 2 passes
+        self.supports_concurrent_getitems = callable(getattr(mapping, "getitems", None))
+
+    def getitems(self, keys: Sequence[str], *, contexts: Mapping[str, Any] | None = None) -> dict[str, bytes]:
+        """Values for ``keys`` (missing ones left out): from the mapping's own
+        ``getitems`` when it has one, else key by key."""
+        if not self.supports_concurrent_getitems:
+            return super().getitems(keys, contexts=contexts)
+        nkeys = {self._normalize_key(k): k for k in keys}
+        found = getitems_with_contexts(self._mapping, list(nkeys), contexts={} if contexts is None else contexts)
+        return {nkeys.get(k, k): (v if type(v) is bytes else ensure_bytes(v)) for k, v in found.items()}
 
     @property
     def mapping(self) -> MutableMapping[str, Any]:
@@ -112,6 +124,23 @@ class KVStore(Store):
         if hasattr(self._mapping, "__len__"):
             return len(self._mapping)
         return sum(1 for _ in self)
+
+    def rename(self, src_path: str, dst_path: str) -> None:
+        """Move the key ``src_path`` and everything under it to ``dst_path``, moving the
+        mapping's values as they are (a move stores nothing new); destinations are
+        overwritten; KeyError when there is nothing to move."""
+        src, dst = self._rename_paths(src_path, dst_path)
+        self._check_writeable(src)
+        moves = {k: dst + k[len(src):] for k in self.keys_under(src)}
+        if src in self._mapping:
+            moves[src] = dst
+        if not moves:
+            raise KeyError(src_path)
+        values = {new: self._mapping[old] for old, new in moves.items()}
+        for old in moves:
+            del self._mapping[old]
+        for new, value in values.items():
+            self._mapping[new] = value
 
     def clear(self) -> None:
         """Remove every key from the mapping."""

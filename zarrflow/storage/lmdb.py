@@ -325,8 +325,9 @@ class LMDBStore(Store):
         except self._lmdb.Error as exc:
             raise self._error("remove", npath, exc) from exc
 
-    def getsize(self, path: str = "") -> int:
-        """Bytes at key ``path``, else of every value under it, else 0."""
+    def getsize(self, path: str = "", *, recursive: bool = False) -> int:
+        """Bytes at key ``path``, else of the values directly under it (every value
+        under it when ``recursive``), else 0 (zarr 2's count)."""
         npath = self._normalize_path(path)
         try:
             with self._begin("size", npath) as txn:
@@ -334,7 +335,8 @@ class LMDBStore(Store):
                     value = txn.get(npath.encode("utf-8"))
                     if value is not None:
                         return len(value)
-                return sum(len(v) for _, v in self._walk(txn, prefix_for(npath).encode("utf-8")))
+                bprefix = prefix_for(npath).encode("utf-8")
+                return sum(len(v) for k, v in self._walk(txn, bprefix) if recursive or b"/" not in k[len(bprefix):])
         except self._lmdb.Error as exc:
             raise self._error("size", npath, exc) from exc
 

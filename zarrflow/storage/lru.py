@@ -22,7 +22,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
 from typing import Any
 
-from zarrflow.storage.base import Store, byte_view, getitems_with_contexts
+from zarrflow.storage.base import Store, byte_view, capability, getitems_with_contexts, store_getsize
 from zarrflow.storage.kvstore import as_store
 from zarrflow.storage.paths import prefix_for
 
@@ -77,21 +77,21 @@ class LRUStoreCache(Store):
         """Bytes of values cached now."""
         return self._current_size
 
-    @property
-    def is_readable(self) -> bool:  # type: ignore[override]
-        return bool(self._store.is_readable)
+    def is_readable(self) -> bool:
+        """As the wrapped store answers."""
+        return capability(self._store, "is_readable")
 
-    @property
-    def is_writeable(self) -> bool:  # type: ignore[override]
-        return bool(self._store.is_writeable)
+    def is_writeable(self) -> bool:
+        """As the wrapped store answers."""
+        return capability(self._store, "is_writeable")
 
-    @property
-    def is_listable(self) -> bool:  # type: ignore[override]
-        return bool(self._store.is_listable)
+    def is_listable(self) -> bool:
+        """As the wrapped store answers."""
+        return capability(self._store, "is_listable")
 
-    @property
-    def is_erasable(self) -> bool:  # type: ignore[override]
-        return bool(self._store.is_erasable)
+    def is_erasable(self) -> bool:
+        """As the wrapped store answers."""
+        return capability(self._store, "is_erasable")
 
     @property
     def is_persistent(self) -> bool:  # type: ignore[override]
@@ -263,15 +263,14 @@ class LRUStoreCache(Store):
                 self._changed(nkey)
 
     def _contains(self, nkey: str) -> bool:
-        """Whether ``key`` holds a value, answered from the cache when known."""
+        """Whether ``key`` holds a value: asked of the store once per key, then
+        answered from the cache (zarr 2's rule; a cached value also answers)."""
         with self._mutex:
             known = self._contains_cache.get(nkey)
             if known is not None:
                 return known
             if nkey in self._values_cache:
                 return True
-            if self._keys_cache is not None:
-                return nkey in self._keys_set
             epoch = self._epoch
         found = nkey in self._store
         with self._mutex:
@@ -285,7 +284,7 @@ class LRUStoreCache(Store):
             if self._keys_cache is not None:
                 return self._keys_cache
             epoch = self._epoch
-        keys = sorted(self._store)
+        keys = sorted(self._store.keys())  # keys(), as zarr 2's cache asks
         with self._mutex:
             if self._epoch == epoch:
                 self._keys_cache = keys
@@ -400,9 +399,9 @@ class LRUStoreCache(Store):
             with self._mutex:
                 self._changed(npath)
 
-    def getsize(self, path: str = "") -> int:
+    def getsize(self, path: str = "", *, recursive: bool = False) -> int:
         """Sizes come from the store (not cached)."""
-        return self._store.getsize(path)
+        return store_getsize(self._store, path, recursive)
 
     def rename(self, src_path: str, dst_path: str) -> None:
         """Rename in the store, then forget source and destination here."""

@@ -11,7 +11,8 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from zarrflow.storage.base import Store, check_dimension_separator, ensure_bytes
+from zarrflow.errors import KeyBlockedError
+from zarrflow.storage.base import Store, check_dimension_separator, direct_keys, ensure_bytes
 from zarrflow.storage.paths import prefix_for
 
 __all__ = ["MemoryStore"]
@@ -41,6 +42,7 @@ class MemoryStore(Store):
         if data is not None:
             for key, value in data.items():
                 self._data[self._normalize_key(key)] = ensure_bytes(value)
+        self._dirs = _dirs_of(self._data)
         self._read_only = bool(read_only)
 
     # --- pickling: data travels with the store ---------------------------------------
@@ -55,6 +57,7 @@ class MemoryStore(Store):
         """Restore from :meth:`__getstate__`."""
         self._lock = threading.RLock()
         self._data = state["data"]
+        self._dirs = _dirs_of(self._data)
         self._read_only = state["read_only"]
         self.dimension_separator = state["dimension_separator"]
 
@@ -91,7 +94,35 @@ class MemoryStore(Store):
         self._check_writeable(nkey)
         data = ensure_bytes(value)
         with self._lock:
+            self._check_blocked([nkey])
+            self._make_room(nkey)
             self._data[nkey] = data
+
+    # zarr 2's MemoryStore is a tree: a key cannot sit under a value, and a value
+    # written where a "directory" of keys is replaces that directory.
+    def _check_blocked(self, nkeys: list[str]) -> None:
+        """KeyBlockedError (a KeyError) when a shorter key on a path holds a value
+        (here or among ``nkeys``); checked for all before anything is written."""
+        new = set(nkeys)
+        for nkey in nkeys:
+            parts = nkey.split("/")
+            for i in range(1, len(parts)):
+                parent = "/".join(parts[:i])
+                if parent in self._data or parent in new:
+                    raise KeyBlockedError(f"{self!r}: cannot write {nkey!r}: the key {parent!r} on its path "
+                                          "holds a value")
+
+    def _make_room(self, nkey: str) -> None:
+        """Drop the keys below ``nkey`` (it is being written as a value) and remember the
+        directories above it. ``_dirs`` may hold stale names: they only cost a scan."""
+        if nkey in self._dirs:
+            prefix = nkey + "/"
+            for k in [k for k in self._data if k.startswith(prefix)]:
+                del self._data[k]
+            self._dirs.discard(nkey)
+        parts = nkey.split("/")
+        for i in range(1, len(parts)):
+            self._dirs.add("/".join(parts[:i]))
 
     def __delitem__(self, key: str) -> None:
         """Delete ``key``; a prefix deletes everything under it (as zarr 2 did)."""
@@ -142,7 +173,10 @@ class MemoryStore(Store):
         if checked:
             self._check_writeable(next(iter(checked)))
         with self._lock:
-            self._data.update(checked)
+            self._check_blocked(list(checked))
+            for nkey, data in checked.items():
+                self._make_room(nkey)
+                self._data[nkey] = data
 
     def delitems(self, keys: Iterable[str]) -> None:
         """Delete many keys; missing ones are ignored."""
@@ -180,14 +214,16 @@ class MemoryStore(Store):
             for k in [k for k in self._data if k.startswith(prefix)]:
                 del self._data[k]
 
-    def getsize(self, path: str = "") -> int:
-        """Bytes at key ``path``, else of every value under it, else 0."""
+    def getsize(self, path: str = "", *, recursive: bool = False) -> int:
+        """Bytes at key ``path``, else of the values directly under it (every value
+        under it when ``recursive``), else 0 (zarr 2's count)."""
         path = self._normalize_path(path)
         prefix = prefix_for(path)
         with self._lock:
             if path in self._data:
                 return len(self._data[path])
-            return sum(len(v) for k, v in self._data.items() if k.startswith(prefix))
+            keys = direct_keys([k for k in self._data if k.startswith(prefix)], path, recursive)
+            return sum(len(self._data[k]) for k in keys)
 
     def rename(self, src_path: str, dst_path: str) -> None:
         """Move key ``src_path`` and everything under it to ``dst_path`` (overwriting)."""
@@ -199,4 +235,13 @@ class MemoryStore(Store):
                 raise KeyError(src_path)
             values = {new: self._data.pop(old) for old, new in moves.items()}
             self._data.update(values)
+            self._dirs |= _dirs_of(values)
 
+
+def _dirs_of(keys: Iterable[str]) -> set[str]:
+    """Every "directory" above the given keys ('a/b/c' -> 'a', 'a/b')."""
+    out: set[str] = set()
+    for k in keys:
+        parts = k.split("/")
+        out.update("/".join(parts[:i]) for i in range(1, len(parts)))
+    return out

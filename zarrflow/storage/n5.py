@@ -372,7 +372,10 @@ class N5Store(DirectoryStore):
                         out.add(name)  # something else lives in there: show the directory too
         return sorted(out)
 
-    def getsize(self, path: str = "") -> int:
+    def getsize(self, path: str = "", *, recursive: bool = False) -> int:
+        """Bytes of the key ``path`` (a Zarr document is measured as zarrflow presents
+        it), else of the files directly in that directory (every file under it when
+        ``recursive``), else 0."""
         nkey = self._normalize_path(path)
         if nkey:
             dirpath, name = _split(nkey)
@@ -383,8 +386,28 @@ class N5Store(DirectoryStore):
                     return 0
             target = self._to_n5_key(nkey)
             if target != nkey:
-                return super().getsize(target)
-        return super().getsize(nkey)
+                return super().getsize(target, recursive=recursive)
+        total = super().getsize(nkey, recursive=recursive)
+        top = self._file(nkey)
+        if not os.path.isdir(top):
+            return total
+        # each attributes.json counts as the Zarr documents presented in its place, so
+        # sizes add up to the values this store yields (what nbytes_stored reports)
+        dirs = [top] if not recursive else [d for d, _, files in os.walk(top) if N5_ATTRS_KEY in files]
+        for d in dirs:
+            raw = os.path.join(d, N5_ATTRS_KEY)
+            if not os.path.isfile(raw):
+                continue
+            rel = os.path.relpath(d, self.path)
+            prefix = "" if rel == os.curdir else rel.replace(os.sep, "/") + "/"
+            presented = 0
+            for name in sorted(_META_NAMES):
+                try:
+                    presented += len(self[prefix + name])
+                except KeyError:
+                    pass
+            total += presented - os.path.getsize(raw)
+        return total
 
     def rename(self, src_path: str, dst_path: str) -> None:
         """Move a node or key; document and chunk keys move through their translations."""

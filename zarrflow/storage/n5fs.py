@@ -10,6 +10,7 @@ it (N5 over remote filesystems is not implemented yet).
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any
 
 import fsspec
@@ -44,6 +45,9 @@ class N5FSStore(N5Store):
                 f"N5FSStore({url!r}): N5 containers are supported on local filesystems only "
                 f"(protocol {protocol!r} is not)"
             )
+        if dimension_separator is not None:
+            warnings.warn("Keyword argument `dimension_separator` will be ignored", UserWarning, stacklevel=2)
+            dimension_separator = None
         if key_separator is not None:
             dimension_separator = key_separator
         if dimension_separator == "/":

@@ -11,6 +11,8 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from fsspec.mapping import FSMap
+
 from zarrflow.storage.base import Store
 from zarrflow.storage.directory import DirectoryStore
 from zarrflow.storage.fsstore import FSStore
@@ -31,17 +33,12 @@ _ZIP_MODES = {"r": "r", "r+": "a", "a": "a", "w": "w", "w-": "a", "x": "a"}
 def store_from_path(path: str, *, mode: str = "a", storage_options: dict[str, Any] | None = None) -> Store:
     """Open the store a filesystem path or URL names.
 
-    This is the single dispatch point on paths: a local path (or ``file://`` URL)
+    This is the single dispatch point on paths, as zarr 2 dispatches: a local path
     ending in '.n5' opens an N5Store, in '.zip' a ZipStore, anything else a
-    DirectoryStore (read-only when ``mode == 'r'``); other URLs go to fsspec.
+    DirectoryStore (read-only when ``mode == 'r'``); a URL (``file://`` included, with
+    its ``storage_options`` such as ``auto_mkdir``) opens an FSStore over fsspec.
     """
     if "://" in path or "::" in path:
-        if path.startswith("file://") and "::" not in path:
-            if storage_options:
-                raise ValueError(
-                    f"storage_options {storage_options!r} given for {path!r}, but local paths take none"
-                )
-            return _local_store(path[len("file://") :], mode)
         return FSStore(path, mode=mode, **(storage_options or {}))
     if storage_options:
         raise ValueError(f"storage_options {storage_options!r} given with a non-fsspec path {path!r}")
@@ -65,6 +62,7 @@ def normalize_store_arg(
     mode: str = "a",
     storage_options: dict[str, Any] | None = None,
     default: Callable[[], Store] = MemoryStore,
+    zarr_version: int | None = None,
 ) -> Store:
     """Return a :class:`Store` for ``store``.
 
@@ -76,6 +74,8 @@ def normalize_store_arg(
 
     Anything else raises TypeError naming the type; an unknown mode, ValueError.
     """
+    if zarr_version not in (None, 2):
+        raise ValueError(f"zarrflow implements Zarr format 2, got zarr_version={zarr_version!r}")
     if mode not in MODES:
         raise ValueError(f"mode must be one of {sorted(MODES)}, got {mode!r}")
     if store is None:
@@ -84,6 +84,10 @@ def normalize_store_arg(
         return store
     if isinstance(store, (str, os.PathLike)):
         return store_from_path(os.fsdecode(store), mode=mode, storage_options=storage_options)
+    if isinstance(store, FSMap):  # an fsspec mapper: an FSStore on its filesystem, as in zarr 2
+        fs_store = FSStore(store.root, fs=store.fs, mode="r" if mode == "r" else "w")
+        fs_store._map = store
+        return fs_store
     if is_mapping_like(store):
         return as_store(store, read_only=mode == "r")
     raise TypeError(

@@ -36,16 +36,19 @@ def normalize_storage_path(path: str | bytes | None) -> str:
 
     ``None`` and empty give ``''``; bytes are decoded as UTF-8; backslashes become
     '/'; leading and trailing '/' are stripped and runs of '/' collapsed. A '.' or
-    '..' segment raises :class:`InvalidKeyError` naming the path. Any other type
-    raises TypeError.
+    '..' segment raises :class:`InvalidKeyError` naming the path. Any other object is
+    turned into its ``str()`` as zarr 2 does (a path object, a user's name class),
+    except containers (list, tuple, dict, set), which raise TypeError.
     """
     if path is None:
         return ""
     original = path
     if isinstance(path, bytes):
         path = path.decode("utf-8")
-    elif not isinstance(path, str):
+    elif isinstance(path, (list, tuple, dict, set, frozenset)):
         raise TypeError(f"a store path must be str, bytes or None, got {type(path).__name__} {path!r}")
+    elif not isinstance(path, str):
+        path = str(path)
     if not path:
         return ""
     path = _collapse(path)

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from zarrflow.errors import StoreError
-from zarrflow.storage.base import Store, byte_view, check_dimension_separator
+from zarrflow.storage.base import Store, byte_view, check_dimension_separator, direct_keys
 from zarrflow.storage.paths import prefix_for
 
 __all__ = ["RedisStore"]
@@ -254,8 +254,9 @@ class RedisStore(Store):
         self._check_writeable(path)
         self._delete_under(path)
 
-    def getsize(self, path: str = "") -> int:
-        """Bytes at key ``path`` (STRLEN), else of every value under it, else 0."""
+    def getsize(self, path: str = "", *, recursive: bool = False) -> int:
+        """Bytes at key ``path`` (STRLEN), else of the values directly under it (every
+        value under it when ``recursive``), else 0 (zarr 2's count)."""
         path = self._normalize_path(path)
         with self._errors("size", path):
             if path:
@@ -265,7 +266,7 @@ class RedisStore(Store):
                 exists, size = pipe.execute()
                 if exists:
                     return int(size)
-            keys = self._scan(path)
+            keys = direct_keys(self._scan(path), path, recursive)
             total = 0
             for i in range(0, len(keys), WALK_BATCH):
                 pipe = self.client.pipeline(transaction=False)

@@ -271,17 +271,22 @@ class SQLiteStore(Store):
         else:
             self._transaction("remove", npath, lambda cur: cur.execute("DELETE FROM zarr"))
 
-    def getsize(self, path: str = "") -> int:
-        """Bytes at key ``path``, else of every value under it, else 0."""
+    def getsize(self, path: str = "", *, recursive: bool = False) -> int:
+        """Bytes at key ``path``, else of the values directly under it (every value
+        under it when ``recursive``), else 0 (zarr 2's count)."""
         npath = self._normalize_path(path)
         size = "COALESCE(SUM(LENGTH(CAST(v AS BLOB))), 0)"
         if npath:
             rows = self._query("size", npath, "SELECT LENGTH(CAST(v AS BLOB)) FROM zarr WHERE k = ?", (npath,))
             if rows:
                 return int(rows[0][0] or 0)
-            rows = self._query("size", npath, f"SELECT {size} FROM zarr WHERE k >= ? AND k < ?", _range(npath))
+            where, args = "k >= ? AND k < ?", _range(npath)
         else:
-            rows = self._query("size", npath, f"SELECT {size} FROM zarr")
+            where, args = "1", ()
+        if not recursive:  # zarr 2's count: values directly under the path only
+            where += " AND instr(substr(k, ?), '/') = 0"
+            args = (*args, len(npath) + 2 if npath else 1)
+        rows = self._query("size", npath, f"SELECT {size} FROM zarr WHERE {where}", args)
         return int(rows[0][0])
 
     def rename(self, src_path: str, dst_path: str) -> None:

@@ -1,7 +1,7 @@
 """Store names of zarr 2 whose backends zarrflow cannot test here, so does not ship.
 
-They exist so that ``from zarrflow.storage import ABSStore`` works; constructing one
-raises :class:`NotImplementedError` saying why and what to use instead.
+They exist so that ``from zarrflow.storage import MongoDBStore`` works; constructing
+one raises :class:`NotImplementedError` saying why and what to use instead.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any, NoReturn
 
 from zarrflow.storage.base import Store
 
-__all__ = ["ABSStore", "MongoDBStore"]
+__all__ = ["MongoDBStore"]
 
 
 class _Unavailable(Store):
@@ -25,16 +25,6 @@ class _Unavailable(Store):
         raise NotImplementedError(self._reason)
 
     __setitem__ = __delitem__ = __iter__ = __len__ = __getitem__  # type: ignore[assignment]
-
-
-class ABSStore(_Unavailable):
-    """zarr 2's Azure Blob Storage store: not provided (see ``_reason``)."""
-
-    _reason = (
-        "Azure Blob Storage is not supported: it could not be tested against an Azure "
-        "emulator (Azurite) in this project, so it is not shipped untested. Use "
-        "FSStore('abfs://container/path', account_name=..., ...) with adlfs installed instead."
-    )
 
 
 class MongoDBStore(_Unavailable):

@@ -49,7 +49,7 @@ class ZipStore(Store):
     of arrays created here.
     """
 
-    is_erasable = False
+    _erasable = False
     is_persistent = True
     #: Another handle on the same file (a pickled copy) does not see this one's
     #: writes until it is reopened after :meth:`flush`.
@@ -278,8 +278,9 @@ class ZipStore(Store):
         if self.keys_under(npath):
             raise self._not_erasable(npath)
 
-    def getsize(self, path: str = "") -> int:
-        """Uncompressed bytes of the entry ``path``, else of every entry under it, else 0."""
+    def getsize(self, path: str = "", *, recursive: bool = False) -> int:
+        """Uncompressed bytes of the entry ``path``, else of the entries directly under
+        it (every entry under it when ``recursive``), else 0 (zarr 2's count)."""
         npath = self._normalize_path(path)
         prefix = prefix_for(npath)
         with self._lock:
@@ -287,7 +288,8 @@ class ZipStore(Store):
             infos = self.zf.NameToInfo
             if npath and npath in infos:
                 return infos[npath].file_size
-            return sum(i.file_size for name, i in infos.items() if name.startswith(prefix) and not name.endswith("/"))
+            return sum(i.file_size for name, i in infos.items() if name.startswith(prefix) and not name.endswith("/")
+                       and (recursive or "/" not in name[len(prefix):]))
 
     def rename(self, src_path: str, dst_path: str) -> None:
         """KeyError when there is nothing at ``src_path``; otherwise NotImplementedError
