@@ -43,7 +43,8 @@ def _restore_default_compressor():
 # --- CI guards its own strength -----------------------------------------------------------
 #: Skip reasons that mean an oracle or service was missing, not that a case does not apply.
 MISSING_DEPENDENCY = ("could not import", "needs moto", "needs zarr-python", "oracle venv",
-                      "is not on PATH", "needs redis", "could not build", "not installed")
+                      "is not on PATH", "needs redis", "could not build", "not installed", "needs azurite",
+                      "needs strace")
 
 
 def _skip_reason(report: pytest.TestReport) -> str:

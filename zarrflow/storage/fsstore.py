@@ -521,6 +521,8 @@ class FSStore(Store):
             for key, data in items.items():
                 try:
                     self._write_local(self._fs_path(key), data)
+                except KeyBlockedError:
+                    raise  # names both keys already
                 except Exception as exc:  # named by the key that failed (a full disk, ...)
                     raise self._error("write", key, exc) from exc
             return
