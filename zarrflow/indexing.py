@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from zarrflow.core.array import BlockIndex, OIndex, VIndex
+from zarrflow.core.index_views import BlockIndex, OIndex, VIndex
 from zarrflow.core.indexing import (
     BasicIndexer,
     BlockIndexer,

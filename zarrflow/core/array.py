@@ -24,6 +24,7 @@ from numcodecs import AsType
 from zarrflow.core import chunk_io
 from zarrflow.core.attrs import Attributes
 from zarrflow.core.chunks import grid_shape, normalize_shape
+from zarrflow.core.index_views import BlockIndex, OIndex, VIndex
 from zarrflow.core.indexing import (
     BasicIndexer,
     BlockIndexer,
@@ -44,7 +45,6 @@ from zarrflow.errors import (
     ArrayNotFoundError,
     ReadOnlyError,
     SynchronizerError,
-    VindexInvalidSelectionError,
 )
 from zarrflow.format import ARRAY_META_KEY, ATTRS_KEY, ArrayMetadata
 from zarrflow.storage import normalize_storage_path
@@ -734,69 +734,3 @@ def _normalize_resize_args(old_shape: tuple[int, ...], *args: Any) -> tuple[int,
         raise ValueError(f"new shape {new} must have {len(old_shape)} dimensions like {old_shape}")
     new = tuple(o if n is None else n for o, n in zip(old_shape, new))
     return normalize_shape(new)
-
-
-class OIndex:
-    """``array.oindex[...]``: orthogonal selection."""
-
-    def __init__(self, array: Array):
-        self.array = array
-
-    def __getitem__(self, selection: Any) -> Any:
-        fields, selection = pop_fields(selection)
-        return self.array.get_orthogonal_selection(selection, fields=fields)
-
-    def __setitem__(self, selection: Any, value: Any) -> None:
-        fields, selection = pop_fields(selection)
-        self.array.set_orthogonal_selection(selection, value, fields=fields)
-
-
-class VIndex:
-    """``array.vindex[...]``: coordinate selection, or mask selection with one Boolean array."""
-
-    def __init__(self, array: Array):
-        self.array = array
-
-    def _kind(self, selection: Any) -> str:
-        items = selection if isinstance(selection, tuple) else (selection,)
-        if len(items) == 1:
-            arr = np.asanyarray(items[0]) if not isinstance(items[0], slice) else None
-            if arr is not None and arr.dtype == bool:
-                return "mask"
-        for item in items:
-            if isinstance(item, (slice, type(Ellipsis))) or item is None:
-                raise VindexInvalidSelectionError(selection)
-            arr = np.asanyarray(item)
-            if arr.dtype.kind not in "iu":
-                raise VindexInvalidSelectionError(selection)
-        return "coordinate"
-
-    def __getitem__(self, selection: Any) -> Any:
-        fields, selection = pop_fields(selection)
-        if self._kind(selection) == "mask":
-            mask = selection[0] if isinstance(selection, tuple) else selection
-            return self.array.get_mask_selection(mask, fields=fields)
-        return self.array.get_coordinate_selection(selection, fields=fields)
-
-    def __setitem__(self, selection: Any, value: Any) -> None:
-        fields, selection = pop_fields(selection)
-        if self._kind(selection) == "mask":
-            mask = selection[0] if isinstance(selection, tuple) else selection
-            self.array.set_mask_selection(mask, value, fields=fields)
-        else:
-            self.array.set_coordinate_selection(selection, value, fields=fields)
-
-
-class BlockIndex:
-    """``array.blocks[...]``: block (chunk-unit) selection."""
-
-    def __init__(self, array: Array):
-        self.array = array
-
-    def __getitem__(self, selection: Any) -> Any:
-        fields, selection = pop_fields(selection)
-        return self.array.get_block_selection(selection, fields=fields)
-
-    def __setitem__(self, selection: Any, value: Any) -> None:
-        fields, selection = pop_fields(selection)
-        self.array.set_block_selection(selection, value, fields=fields)

@@ -4,9 +4,9 @@
 zarr tutorial shows) changes the compressor of arrays created afterwards.
 
 ``init_array`` and ``init_group`` (zarr 2's helpers that write a new node's metadata)
-build array metadata, which is the engine's job: they are defined in
-``zarrflow.core.store_init`` and published here by ``zarrflow/__init__.py``, so the
-storage layer itself never imports core.
+build array metadata, which is the engine's job: the engine defines them (its
+``store_init`` module) and the package's public face attaches them here, so the
+storage layer itself never imports the engine.
 """
 
 from numcodecs import Blosc
