@@ -43,12 +43,13 @@ from zarrflow.core.normalize import normalize_fill_value
 from zarrflow.core.sync import hold
 from zarrflow.errors import (
     ArrayNotFoundError,
+    BoundsCheckError,
     ReadOnlyError,
     SynchronizerError,
 )
 from zarrflow.format import ARRAY_META_KEY, ATTRS_KEY, ArrayMetadata
 from zarrflow.storage import normalize_storage_path
-from zarrflow.storage.base import Store, getitems_with_contexts, store_getsize
+from zarrflow.storage.base import Store, batches_getitems, getitems_with_contexts, store_getsize
 from zarrflow.storage.kvstore import KVStore, as_store
 
 #: Why ``partial_decompress=True`` changes nothing (see :class:`Array`).
@@ -393,12 +394,36 @@ class Array(Node):
 
     def __getitem__(self, selection: Any) -> Any:
         """NumPy-style read: basic, orthogonal (``oindex``-style) or fancy selections."""
+        if self._reads_items and _is_item(selection, self.ndim):
+            return self._read_item(selection if type(selection) is tuple else (selection,))
         fields, pure = pop_fields(selection)
         if is_pure_fancy_indexing(pure, self.ndim):
             return self.vindex[selection]
         if is_pure_orthogonal_indexing(pure, self.ndim):
             return self.get_orthogonal_selection(pure, fields=fields)
         return self.get_basic_selection(pure, fields=fields)
+
+    @property
+    def _reads_items(self) -> bool:
+        """True when ``z[i, j, ...]`` may take the one-item path (plain dtype, NumPy
+        results, a store read key by key)."""
+        return (self.dtype.kind != "O" and type(self._meta_array) is np.ndarray
+                and not batches_getitems(self._layout.data_store))
+
+    def _read_item(self, selection: tuple) -> Any:
+        """``z[i, j, ...]`` with one integer per axis: no indexer, one chunk, and only
+        the block of it that holds the item when the codec allows."""
+        self._refresh_metadata()
+        coords, within = [], []
+        for axis, (i, n, c) in enumerate(zip(selection, self.shape, self.chunks)):
+            j = int(i)
+            j = j + n if j < 0 else j
+            if not 0 <= j < n:
+                raise BoundsCheckError(n, int(i), axis)
+            q, r = divmod(j, c)
+            coords.append(q)
+            within.append(r)
+        return chunk_io.read_item(self._layout, tuple(coords), tuple(within))
 
     def get_basic_selection(self, selection: Any = Ellipsis, out: np.ndarray | None = None,
                             fields: Any = None) -> Any:
@@ -711,6 +736,13 @@ def _store_type_name(store: Store) -> str:
     if isinstance(store, KVStore):
         return type_name(store.mapping)
     return type_name(store)
+
+
+def _is_item(selection: Any, ndim: int) -> bool:
+    """True for one plain integer per axis (Python or NumPy ints, not bools)."""
+    items = selection if type(selection) is tuple else (selection,)
+    return ndim > 0 and len(items) == ndim and all(
+        type(i) is int or (isinstance(i, np.integer) and not isinstance(i, np.bool_)) for i in items)
 
 
 def _has_ellipsis(selection: Any) -> bool:

@@ -30,6 +30,7 @@ from zarrflow.core.pool import run_all
 from zarrflow.core.slabs import chunk_slabs
 from zarrflow.core.sync import hold
 from zarrflow.storage.base import batches_getitems, getitems_with_contexts
+from zarrflow.storage.readers import BytesReader, open_reader
 
 if TYPE_CHECKING:
     from zarrflow.core.layout import ArrayLayout
@@ -170,6 +171,31 @@ def read(layout: ArrayLayout, indexer: Any, out: np.ndarray | None = None, field
     return out if out.shape else out[()]
 
 
+def read_item(layout: ArrayLayout, coords: tuple[int, ...], within: tuple[int, ...]) -> Any:
+    """One item (a NumPy scalar): the item at chunk-relative index ``within`` of the
+    chunk at grid ``coords``, reading only its block when the chunk allows it. For
+    plain (non-object) arrays on stores that are read key by key."""
+    key = layout.chunk_key(coords)
+    store = layout.data_store
+    codec = layout.codec
+    partial = codec.partial_decoder
+    try:
+        if partial is None:
+            cdata = store[key]
+        else:
+            reader = open_reader(store, key)
+            try:
+                cdata = partial.read(reader, np.array([partial.offset_of(within)], dtype=np.int64), key)
+            finally:
+                reader.close()
+            if isinstance(cdata, np.ndarray):
+                return cdata[within]
+    except KeyError:
+        fill = layout.metadata.fill_value
+        return np.asarray(0 if fill is None else fill, dtype=layout.metadata.dtype)[()]
+    return codec.decode(cdata, key)[within]
+
+
 def _read_projections(layout: ArrayLayout, projections: Sequence[ChunkProjection], out: np.ndarray,
                       drop_axes: tuple[int, ...], fields: Any, meta_array: Any = None) -> None:
     meta = layout.metadata
@@ -179,6 +205,17 @@ def _read_projections(layout: ArrayLayout, projections: Sequence[ChunkProjection
     fill = _fill_value(layout, fields)
     missing_fill = fill if fill is not None else (None if out.dtype.kind == "O" else 0)
     direct_ok = codec.can_decode_into and not fields and not drop_axes and out.dtype == meta.dtype
+
+    partial = codec.partial_decoder
+
+    def place(i: int, chunk: np.ndarray) -> None:
+        p = projections[i]
+        if fields:
+            chunk = chunk[fields]
+        part = chunk[p.chunk_selection]
+        if drop_axes:
+            part = part.squeeze(axis=drop_axes)
+        out[p.out_selection] = part
 
     def process(i: int, cdata: Any) -> None:
         p = projections[i]
@@ -190,13 +227,35 @@ def _read_projections(layout: ArrayLayout, projections: Sequence[ChunkProjection
             if dest is not None:
                 codec.decode_into(cdata, dest, keys[i])
                 return
-        chunk = codec.decode(cdata, keys[i])
-        if fields:
-            chunk = chunk[fields]
-        part = chunk[p.chunk_selection]
-        if drop_axes:
-            part = part.squeeze(axis=drop_axes)
-        out[p.out_selection] = part
+        if partial is not None and not p.is_complete:
+            offsets = partial.item_offsets(p.chunk_selection)
+            if offsets is not None:
+                decoded = partial.read(BytesReader(cdata), offsets, keys[i])
+                if isinstance(decoded, np.ndarray):
+                    place(i, decoded)
+                    return
+        place(i, codec.decode(cdata, keys[i]))
+
+    def load(i: int) -> None:
+        """Read and place one chunk, reading only the blocks it needs when it can."""
+        p = projections[i]
+        offsets = None if partial is None or p.is_complete else partial.item_offsets(p.chunk_selection)
+        if offsets is None:
+            process(i, fetch(i))
+            return
+        try:
+            reader = open_reader(store, keys[i])
+        except KeyError:
+            process(i, None)
+            return
+        try:
+            decoded = partial.read(reader, offsets, keys[i])
+        finally:
+            reader.close()
+        if isinstance(decoded, np.ndarray):
+            place(i, decoded)
+        else:
+            process(i, decoded)
 
     groups = _thin_chunk_groups(projections, meta, out) if direct_ok else None
 
@@ -239,7 +298,13 @@ def _read_projections(layout: ArrayLayout, projections: Sequence[ChunkProjection
         except KeyError:
             return None
 
-    run_all(lambda g: process_group(g, [fetch(i) for i in g]), groups, item_bytes=group_bytes)
+    def load_group(indices: list[int]) -> None:
+        if len(indices) == 1:
+            load(indices[0])
+        else:
+            process_group(indices, [fetch(i) for i in indices])
+
+    run_all(load_group, groups, item_bytes=group_bytes)
 
 
 #: Runs of thin chunks are grouped until their last-axis extent fills this many bytes.
@@ -447,5 +512,5 @@ def _plain_region(selection: Any, shape: tuple[int, ...]) -> tuple[slice, ...] |
     return tuple(out)
 
 
-__all__ = ["read", "write", "write_from_lazy", "coerce_value", "coerce_scalar", "is_scalar", "is_lazy_array",
+__all__ = ["read", "read_item", "write", "write_from_lazy", "coerce_value", "coerce_scalar", "is_scalar", "is_lazy_array",
            "new_chunk", "is_fill_chunk"]

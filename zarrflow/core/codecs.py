@@ -22,6 +22,7 @@ import numpy as np
 from numcodecs.abc import Codec
 from numcodecs.compat import ensure_contiguous_ndarray, ensure_ndarray_like
 
+from zarrflow.core.partial_read import PartialDecoder
 from zarrflow.errors import ChunkDecodeError, ChunkEncodeError, UnsafeCodecError
 
 #: Environment switch that allows decoding Pickle-encoded arrays everywhere.
@@ -117,6 +118,8 @@ class ChunkCodec:
         # decoded size can be checked first: Blosc (its header) or no compressor.
         self.can_decode_into = (not self.filters and self.dtype != object
                                 and getattr(compressor, "codec_id", "blosc") == "blosc")
+        #: reads only the blocks a small selection needs (None: chunks decode whole)
+        self.partial_decoder = PartialDecoder.for_codec(self)
 
     # --- encoding --------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from zarrflow.errors import FSPathExistNotDir, InvalidKeyError, KeyBlockedError,
 from zarrflow.format.keys import METADATA_KEYS
 from zarrflow.storage.base import Store, byte_view, check_dimension_separator
 from zarrflow.storage.local_files import is_temp_name, prune_empty_dirs, write_atomically, write_many_durably
+from zarrflow.storage.readers import FileReader
 
 __all__ = ["DirectoryStore", "NestedDirectoryStore"]
 
@@ -147,6 +148,20 @@ class DirectoryStore(Store):
             if os.path.isdir(path):  # Windows reports directories as PermissionError
                 raise KeyError(key) from None
             raise self._error("read", key, exc) from exc
+
+    def open_reader(self, key: str) -> FileReader:
+        """A reader of byte ranges of ``key``'s file (one open file, ``pread``), so
+        that part of a chunk is read without the rest; KeyError when missing."""
+        path = self._file(self._normalize_key(key))
+        try:
+            reader = FileReader(path)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise KeyError(key) from None
+        except OSError as exc:
+            if os.path.isdir(path):  # Windows reports directories as PermissionError
+                raise KeyError(key) from None
+            raise self._error("read", key, exc) from exc
+        return reader
 
     def __setitem__(self, key: str, value: Any) -> None:
         """Write ``value`` atomically: temporary file, then ``os.replace``."""
