@@ -182,7 +182,7 @@ def test_missing_chunks_without_fill_value_read_as_zero(tmp_path):
 
 
 def test_thin_chunks_are_read_several_per_block(tmp_path):
-    """(256, 128, 1) float64 chunks (256 KiB; (8 bytes along the last axis): 8 per block by default,
+    """(256, 128, 1) float64 chunks (256 KiB, 8 bytes along the last axis): 8 per block by default,
     so dask's assembly copies cache lines, not single items; chunks= still wins."""
     z, data = make(tmp_path / "a.zarr", shape=(256, 128, 20), chunks=(256, 128, 1))
     d = ops.to_dask(z)
