@@ -157,3 +157,44 @@ def test_tasks_do_not_reread_the_metadata():
     assert mapping.reads.get(".zarray", 0) == 0
     assert sum(n for k, n in mapping.reads.items() if not k.startswith(".")) == 16  # each chunk read once
     np.testing.assert_array_equal(got, np.arange(1600, dtype="i4").reshape(40, 40))
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("dtype", ["i2", "f4", "u8"])
+def test_edge_chunks_dtype_and_order(tmp_path, order, dtype):
+    z, data = make(tmp_path / "a.zarr", shape=(23, 17), chunks=(5, 4), dtype=dtype, order=order)
+    d = ops.to_dask(z)
+    assert d.dtype == np.dtype(dtype) and d._meta.dtype == np.dtype(dtype)
+    assert d.chunks == ((5, 5, 5, 5, 3), (4, 4, 4, 4, 1))
+    got = d.compute(scheduler="threads")
+    np.testing.assert_array_equal(got, data)
+    assert got.dtype == np.dtype(dtype)
+    block = ops.to_dask(z).blocks[4, 4].compute(scheduler="sync")
+    assert block.shape == (3, 1) and block.flags.writeable
+
+
+def test_missing_chunks_without_fill_value_read_as_zero(tmp_path):
+    z = zarrflow.open_array(str(tmp_path / "a.zarr"), mode="w", shape=(9, 9), chunks=(4, 4), dtype="i4",
+                            fill_value=None)
+    z[:4, :4] = 5
+    out = ops.to_dask(z).compute(scheduler="threads")
+    assert (out[:4, :4] == 5).all() and (out[4:] == 0).all() and (out[:, 4:] == 0).all()
+
+
+def test_thin_chunks_are_read_several_per_block(tmp_path):
+    """(256, 128, 1) float64 chunks (256 KiB, 8 bytes along the last axis): 8 per block by default,
+    so dask's assembly copies cache lines, not single items; chunks= still wins."""
+    z, data = make(tmp_path / "a.zarr", shape=(256, 128, 20), chunks=(256, 128, 1))
+    d = ops.to_dask(z)
+    assert d.chunks == ((256,), (128,), (8, 8, 4))
+    np.testing.assert_array_equal(d.compute(scheduler="threads"), data)
+    assert ops.to_dask(z, chunks=(256, 128, 1)).chunks[-1] == (1,) * 20
+    small, _ = make(tmp_path / "b.zarr", shape=(8, 8, 4), chunks=(8, 8, 1))  # small chunks: left alone
+    assert ops.to_dask(small).chunks[-1] == (1, 1, 1, 1)
+
+
+def test_name_changes_when_the_metadata_changes(tmp_path):
+    z, _ = make(tmp_path / "a.zarr")
+    before = ops.to_dask(z).name
+    z.resize(30, 33)
+    assert ops.to_dask(z).name != before

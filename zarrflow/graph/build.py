@@ -88,13 +88,17 @@ def _key_coords(grid: plan.Grid) -> list[tuple[int, ...]]:
 
 @_without_gc
 def read_graph(array: Array, grid: plan.Grid) -> da.Array:
-    """A dask array with one ``read_block`` task per block of ``grid``."""
+    """A dask array with one task per block of ``grid``: ``read_chunk`` when the blocks
+    are the stored chunks, else ``read_block`` (several chunks assembled by the engine)."""
     name = "zarrflow-read-" + array_token(array, grid)
     ref = tasks.layout_of(array, synchronizer=None)
-    slices = plan.block_slices(grid)
     if array.ndim == 0:
         layer = {(name,): (tasks.read_block, ref, ())}
+    elif all(max(axis) <= c for axis, c in zip(grid, array.chunks)):  # one stored chunk per block
+        layer = {(name, *coords): (tasks.read_chunk, ref, coords, tuple(grid[a][i] for a, i in enumerate(coords)))
+                 for coords in _key_coords(grid)}
     else:
+        slices = plan.block_slices(grid)
         layer = {(name, *coords): (tasks.read_block, ref, tuple(slices[a][i] for a, i in enumerate(coords)))
                  for coords in _key_coords(grid)}
     graph = HighLevelGraph.from_collections(name, layer, dependencies=())

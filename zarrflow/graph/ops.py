@@ -35,11 +35,18 @@ def to_dask(array: Any, chunks: Any = None) -> da.Array:
     """A dask array reading ``array`` lazily: one task per stored chunk, or per block of
     ``chunks`` (whole multiples of the stored chunks; -1 for a whole axis).
 
+    By default a block is one stored chunk, except for large chunks thinner than a
+    cache line along the last axis (e.g. (1000, 1000, 1) of float64), which are read a
+    few side by side per block (``plan.default_read_chunks``): assembling one-item-thick
+    blocks into ``compute()``'s result costs more than reading them.
+
     ``array`` is a zarrflow ``Array`` or anything ``open_array`` takes (opened read-only).
     Tasks carry the pickled store (its location, for persistent stores), the path
     and a region; same array, same task names.
     """
     array = _as_array(array, mode="r")
+    if chunks is None:
+        chunks = plan.default_read_chunks(array.shape, array.chunks, array.dtype.itemsize, array.order)
     grid = plan.read_grid(array.shape, array.chunks, chunks)
     return build.read_graph(array, grid)
 

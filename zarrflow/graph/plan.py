@@ -73,6 +73,32 @@ def read_grid(shape: tuple[int, ...], stored: tuple[int, ...], chunks: Any = Non
     return regular_grid(shape, tuple(max(min(w, s), 1) for w, s in zip(want, shape)))
 
 
+#: A dask block is cut from stored chunks thinner than this many bytes along the last
+#: axis only in runs of several chunks side by side (see :func:`default_read_chunks`).
+THIN_ROW_BYTES = 64
+
+#: ... and only when a chunk holds at least this many bytes (smaller ones stay in cache).
+THIN_CHUNK_BYTES = 256 * 1024
+
+
+def default_read_chunks(shape: tuple[int, ...], stored: tuple[int, ...], itemsize: int,
+                        order: str) -> tuple[int, ...] | None:
+    """The blocks ``to_dask`` cuts by default: None (one block per stored chunk), or,
+    for large C-order chunks thinner than :data:`THIN_ROW_BYTES` along the last axis
+    (image stacks chunked one slice at a time), runs of chunks along that axis filling
+    a cache line. Why: dask assembles ``compute()``'s result block by block, and a block
+    one item thick is copied with a stride of the whole row, touching a cache line per
+    item (measured: (1000, 1000, 1)-chunked float64, 2.6x the direct read; 8 chunks per
+    block, about 1.2x)."""
+    if order != "C" or len(shape) < 2 or not stored:
+        return None
+    row = stored[-1] * itemsize
+    if row >= THIN_ROW_BYTES or math.prod(stored) * itemsize < THIN_CHUNK_BYTES or shape[-1] <= stored[-1]:
+        return None
+    run = min(16, -(-THIN_ROW_BYTES // max(row, 1)))
+    return (*stored[:-1], stored[-1] * run)
+
+
 # --- regions -------------------------------------------------------------------------------
 
 

@@ -25,7 +25,7 @@ from zarrflow.core.layout import ArrayLayout
 from zarrflow.storage.base import getitems_with_contexts
 
 __all__ = ["apply_block", "apply_slices", "collect", "collect_counts", "copy_keys", "copy_region", "layout_of",
-           "read_block", "rechunk_block", "write_block"]
+           "read_block", "read_chunk", "rechunk_block", "write_block"]
 
 
 def layout_of(array: Any, synchronizer: Any = "same") -> ArrayLayout:
@@ -43,6 +43,28 @@ def _indexer(layout: ArrayLayout, region: tuple[slice, ...]) -> BasicIndexer:
 def read_block(layout: ArrayLayout, region: tuple[slice, ...]) -> np.ndarray:
     """Read ``array[region]`` (one or several whole stored chunks)."""
     return np.asarray(chunk_io.read(layout, _indexer(layout, region)))
+
+
+def read_chunk(layout: ArrayLayout, coords: tuple[int, ...], shape: tuple[int, ...]) -> np.ndarray:
+    """Read the one stored chunk at grid ``coords`` (``shape``: its part inside the
+    array, smaller at the edges): one store read, decoded straight into a new array,
+    no indexer and no copy (an edge chunk is a view of its decoded chunk). A missing
+    chunk reads as the fill value (zeros, or None for objects, when there is none)."""
+    key = layout.chunk_key(coords)
+    meta = layout.metadata
+    try:
+        cdata = layout.data_store[key]
+    except KeyError:
+        fill = meta.fill_value
+        if fill is None:
+            fill = None if meta.dtype.kind == "O" else 0
+        return np.full(shape, fill, dtype=meta.dtype, order=meta.order)
+    chunk = layout.codec.decode(cdata, key)
+    if not chunk.flags.writeable:  # decoded over the stored bytes: blocks are writeable, as before
+        chunk = chunk.copy(order="K")
+    if chunk.shape != shape:
+        chunk = chunk[tuple(slice(0, n) for n in shape)]
+    return chunk
 
 
 def write_block(layout: ArrayLayout, region: tuple[slice, ...], block: Any) -> int:
