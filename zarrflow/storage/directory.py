@@ -32,6 +32,11 @@ from zarrflow.storage.readers import FileReader
 
 __all__ = ["DirectoryStore", "NestedDirectoryStore"]
 
+def _read_whole(path: str) -> bytes:
+    with open(path, "rb", buffering=0) as f:
+        return f.readall()
+
+
 class DirectoryStore(Store):
     """Keys as files under the directory ``path``.
 
@@ -136,12 +141,12 @@ class DirectoryStore(Store):
 
     # --- mapping ---------------------------------------------------------------------------
 
-    def __getitem__(self, key: str) -> bytes:
-        """The contents of the file for ``key``; KeyError when missing or a directory."""
+    def _open_file(self, key: str, opener: Callable[[str], Any]) -> Any:
+        """``opener(path)`` for ``key``'s file; KeyError when it is missing or a
+        directory, StoreError naming the key for any other OS failure."""
         path = self._file(self._normalize_key(key))
         try:
-            with open(path, "rb", buffering=0) as f:
-                return f.readall()
+            return opener(path)
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise KeyError(key) from None
         except OSError as exc:
@@ -149,19 +154,14 @@ class DirectoryStore(Store):
                 raise KeyError(key) from None
             raise self._error("read", key, exc) from exc
 
+    def __getitem__(self, key: str) -> bytes:
+        """The contents of the file for ``key``; KeyError when missing or a directory."""
+        return self._open_file(key, _read_whole)
+
     def open_reader(self, key: str) -> FileReader:
         """A reader of byte ranges of ``key``'s file (one open file, ``pread``), so
         that part of a chunk is read without the rest; KeyError when missing."""
-        path = self._file(self._normalize_key(key))
-        try:
-            reader = FileReader(path)
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            raise KeyError(key) from None
-        except OSError as exc:
-            if os.path.isdir(path):  # Windows reports directories as PermissionError
-                raise KeyError(key) from None
-            raise self._error("read", key, exc) from exc
-        return reader
+        return self._open_file(key, FileReader)
 
     def __setitem__(self, key: str, value: Any) -> None:
         """Write ``value`` atomically: temporary file, then ``os.replace``."""
