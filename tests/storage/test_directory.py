@@ -306,11 +306,15 @@ def test_symlinked_store_root_is_fine(tmp_path: Path) -> None:
 def test_permission_denied_on_read_is_store_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = DirectoryStore(tmp_path / "s")
     store["arr/0.0"] = b"1"
+    target = os.path.join(store.path, "arr", "0.0")
+    real_open = os.open
 
-    def denied(*args: Any, **kwargs: Any) -> Any:
-        raise PermissionError(errno.EACCES, "Permission denied", args[0])
+    def denied(path: Any, *args: Any, **kwargs: Any) -> Any:  # root ignores chmod: deny this one file
+        if os.fspath(path) == target:
+            raise PermissionError(errno.EACCES, "Permission denied", path)
+        return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(directory_module, "open", denied, raising=False)
+    monkeypatch.setattr(directory_module.os, "open", denied)
     with pytest.raises(StoreError) as info:
         store["arr/0.0"]
     assert "arr/0.0" in str(info.value) and store.path in str(info.value)

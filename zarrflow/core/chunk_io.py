@@ -14,6 +14,7 @@ written over many whole chunks is encoded once.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -207,6 +208,18 @@ def _read_projections(layout: ArrayLayout, projections: Sequence[ChunkProjection
     direct_ok = codec.can_decode_into and not fields and not drop_axes and out.dtype == meta.dtype
 
     partial = codec.partial_decoder
+    scratch = threading.local()  # one decode buffer per thread, reused chunk after chunk
+
+    def decode_chunk(i: int, cdata: Any) -> np.ndarray:
+        """Chunk ``i`` decoded; into this thread's reused buffer when the pipeline can,
+        so a read of many chunks allocates (and page-faults) one chunk per thread."""
+        if not codec.can_decode_into:
+            return codec.decode(cdata, keys[i])
+        buf = getattr(scratch, "buf", None)
+        if buf is None:
+            buf = scratch.buf = np.empty(meta.chunks, dtype=meta.dtype, order=meta.order)
+        codec.decode_into(cdata, buf, keys[i])
+        return buf
 
     def place(i: int, chunk: np.ndarray) -> None:
         p = projections[i]
@@ -234,7 +247,7 @@ def _read_projections(layout: ArrayLayout, projections: Sequence[ChunkProjection
                 if isinstance(decoded, np.ndarray):
                     place(i, decoded)
                     return
-        place(i, codec.decode(cdata, keys[i]))
+        place(i, decode_chunk(i, cdata))
 
     def load(i: int) -> None:
         """Read and place one chunk, reading only the blocks it needs when it can."""

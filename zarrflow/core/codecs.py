@@ -118,6 +118,9 @@ class ChunkCodec:
         # decoded size can be checked first: Blosc (its header) or no compressor.
         self.can_decode_into = (not self.filters and self.dtype != object
                                 and getattr(compressor, "codec_id", "blosc") == "blosc")
+        # numcodecs.blosc.decompress itself for numcodecs' own Blosc codec (not a subclass)
+        self._blosc_decompress = (numcodecs.blosc.decompress
+                                  if type(compressor) is numcodecs.Blosc and self.can_decode_into else None)
         #: reads only the blocks a small selection needs (None: chunks decode whole)
         self.partial_decoder = PartialDecoder.for_codec(self)
 
@@ -159,8 +162,8 @@ class ChunkCodec:
     def _check_blosc_header(self, cdata: Any, key: str, expected_nbytes: int | None) -> None:
         """Blosc can return garbage for a truncated buffer; its header says how long the
         buffer must be and how many bytes it decodes to."""
-        view = memoryview(cdata).cast("B")
-        size = view.nbytes
+        view = cdata if type(cdata) is bytes else memoryview(cdata).cast("B")
+        size = len(view)
         if size < _BLOSC_HEADER.size:
             raise ChunkDecodeError(
                 f"chunk {key!r} of {self.name} is {size} bytes, shorter than a Blosc header: truncated"
@@ -222,7 +225,10 @@ class ChunkCodec:
         if self.compressor is not None:
             self._check_blosc_header(cdata, key, flat.nbytes)
         try:
-            if self.compressor is not None:
+            if self._blosc_decompress is not None:
+                # numcodecs' own call without Blosc.decode's buffer re-checks (done above)
+                self._blosc_decompress(cdata, flat)
+            elif self.compressor is not None:
                 self.decompressor.decode(cdata, out=flat)
             else:
                 src = np.frombuffer(cdata, dtype=np.uint8)

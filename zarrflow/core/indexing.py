@@ -42,7 +42,7 @@ class ChunkProjection(NamedTuple):
 
     chunk_coords: tuple[int, ...]
     chunk_selection: tuple
-    out_selection: tuple | np.ndarray
+    out_selection: tuple | np.ndarray | slice
     is_complete: bool
 
 
@@ -654,18 +654,31 @@ class CoordinateIndexer:
 
     def __iter__(self) -> Iterator[ChunkProjection]:
         """Yield one :class:`ChunkProjection` per chunk holding at least one point."""
-        for s, e, coords in zip(self._starts, self._ends, self._chunk_coords):
-            offsets = [ci * c for ci, c in zip(coords, self._chunks)]
-            chunk_sel = tuple(f[s:e] - o for f, o in zip(self._sorted, offsets))
-            out_sel = np.arange(s, e, dtype=np.intp) if self._order is None else self._order[s:e]
-            inbound = tuple(
-                min(c, n - o) for c, n, o in zip(self._chunks, self._shape_arr, offsets)
-            )
+        if not self._starts:
+            return
+        chunks, shape = self._chunks, self._shape_arr
+        # everything per point or per chunk is computed once, vectorised; the loop
+        # below only slices views
+        within = [f % c for f, c in zip(self._sorted, chunks)]
+        coords_arr = [np.fromiter((cc[a] for cc in self._chunk_coords), np.intp, len(self._chunk_coords))
+                      for a in range(len(chunks))]
+        n_inbound = np.ones(len(self._chunk_coords), dtype=np.int64)
+        for a, (c, n) in enumerate(zip(chunks, shape)):
+            n_inbound *= np.minimum(c, n - coords_arr[a] * c)
+        n_inbound = n_inbound.tolist()
+        order = self._order
+        for k, (s, e, coords) in enumerate(zip(self._starts, self._ends, self._chunk_coords)):
+            chunk_sel = tuple(w[s:e] for w in within)
+            out_sel: Any = slice(s, e) if order is None else order[s:e]
             count = e - s
-            complete = count == int(np.prod(inbound)) and bool(
-                np.array_equal(np.ravel_multi_index(chunk_sel, inbound), np.arange(count))
-            )
+            complete = count == n_inbound[k] and self._covers(chunk_sel, coords, count)
             yield ChunkProjection(tuple(coords), chunk_sel, out_sel, complete)
+
+    def _covers(self, chunk_sel: tuple[np.ndarray, ...], coords: tuple[int, ...], count: int) -> bool:
+        """True when the points of one chunk are its every item in C order (so the
+        chunk is read or written whole)."""
+        inbound = tuple(min(c, n - ci * c) for ci, c, n in zip(coords, self._chunks, self._shape_arr))
+        return bool(np.array_equal(np.ravel_multi_index(chunk_sel, inbound), np.arange(count)))
 
 
 class MaskIndexer(CoordinateIndexer):

@@ -22,7 +22,16 @@ from typing import TYPE_CHECKING, Any
 import numcodecs.blosc
 import numpy as np
 
-from zarrflow.format.blosc_frames import HEADER_SIZE, block_frame, block_spans, blocks_of_byte_ranges, parse_header
+from zarrflow.format.blosc_frames import (
+    HEADER_SIZE,
+    block_frame,
+    block_spans,
+    block_streams,
+    blocks_of_byte_ranges,
+    parse_header,
+    stream_frame,
+    stream_position,
+)
 
 if TYPE_CHECKING:
     from zarrflow.core.codecs import ChunkCodec
@@ -42,6 +51,9 @@ RAW_PIECE = 64 * 1024
 MERGE_GAP = 16 * 1024
 #: Decoding in part pays while it touches at most this share of a chunk's blocks.
 MAX_BLOCK_SHARE = 0.5
+#: A split block is read stream by stream (see :meth:`PartialDecoder._read_streams`)
+#: when the selection needs at most this many of its bytes.
+MAX_STREAM_BYTES = 4096
 
 _ZERO_BYTE = np.zeros((), dtype=np.uint8)
 
@@ -122,6 +134,7 @@ class PartialDecoder:
         if len(needed) > MAX_BLOCK_SHARE * header.nblocks:
             return _whole(reader, head)
         buf = np.empty(self.nbytes, dtype=np.uint8)  # untouched pages cost nothing
+        needed = self._read_split_blocks(reader, header, spans, needed, starts, buf)
         for j, block in _read_spans(reader, [(j, *spans[j]) for j in needed]):
             start = j * header.blocksize
             dest = buf[start:start + header.block_nbytes(j)]
@@ -138,6 +151,85 @@ class PartialDecoder:
                 return _whole(reader, head)
         return self._as_chunk(buf)
 
+    def _read_split_blocks(self, reader: RangeReader, header: Any, spans: list[tuple[int, int]],
+                           needed: list[int], starts: np.ndarray, buf: np.ndarray) -> list[int]:
+        """Fill ``buf`` with the wanted bytes of the split blocks among ``needed`` that
+        few items touch, stream by stream; returns the blocks still to decode whole."""
+        if not any(block_streams(header, j) > 1 for j in needed):
+            return needed
+        if starts.size * self.itemsize > MAX_STREAM_BYTES:
+            return needed
+        bs = header.blocksize
+        by_block: dict[int, list[int]] = {}
+        for start in starts.tolist():  # a few items: plain Python beats numpy's call cost
+            for o in range(start, start + self.itemsize):
+                by_block.setdefault(o // bs, []).append(o)
+        rest = []
+        for j in needed:
+            nstreams = block_streams(header, j)
+            if nstreams == 1 or not self._read_streams(reader, header, j, nstreams, spans[j], by_block[j], buf):
+                rest.append(j)
+        return rest
+
+    def _read_streams(self, reader: RangeReader, header: Any, j: int, nstreams: int, span: tuple[int, int],
+                      wanted: list[int], buf: np.ndarray) -> bool:
+        """Put the decoded bytes at chunk offsets ``wanted`` (all in split block ``j``)
+        into ``buf``: bytes of streams stored as is are read directly, only compressed
+        streams holding some of them are decoded. False (nothing trusted) when the
+        stream sizes do not add up to the block's stored length or a stream does not
+        decode: the caller then decodes the block whole. Plain Python over lists: a
+        point read needs a few bytes, and numpy's per-call cost would dominate."""
+        neblock = header.blocksize // nstreams
+        base = j * header.blocksize
+        per_stream: dict[int, tuple[list[int], list[int]]] = {}
+        for o in wanted:
+            b, i = stream_position(header, nstreams, o - base)
+            entry = per_stream.setdefault(b, ([], []))
+            entry[0].append(o)
+            entry[1].append(i)
+        read = getattr(reader, "read_at", None) or reader.read
+        pos, stop = span
+        size_bytes = read(pos, pos + 4)
+        plain: list[tuple[int, int]] = []  # (stream, where its bytes start)
+        packed: list[tuple[int, bytes]] = []  # (stream, its int32 size and compressed bytes)
+        for b in range(nstreams):
+            if len(size_bytes) < 4:
+                return False
+            csize = int.from_bytes(size_bytes[:4], "little", signed=True)
+            if not 0 < csize <= neblock:
+                return False
+            data_start = pos + 4
+            pos = data_start + csize
+            if csize < neblock and b in per_stream:
+                data = read(data_start, pos + 4)  # with the next stream's size
+                if len(data) < csize:
+                    return False
+                packed.append((b, bytes(size_bytes[:4]) + data[:csize]))
+                size_bytes = data[csize:csize + 4]
+            else:
+                if csize == neblock and b in per_stream:
+                    plain.append((b, data_start))
+                size_bytes = read(pos, pos + 4) if b + 1 < nstreams else b""
+        if pos != stop:
+            return False
+        for b, data_start in plain:
+            where, idx = per_stream[b]
+            lo, hi = min(idx), max(idx) + 1
+            data = read(data_start + lo, data_start + hi)
+            if len(data) != hi - lo:
+                return False
+            for o, i in zip(where, idx):
+                buf[o] = data[i - lo]
+        for b, stream in packed:
+            decoded = np.empty(neblock, dtype=np.uint8)
+            try:
+                numcodecs.blosc.decompress(stream_frame(header, neblock, stream), decoded)
+            except (RuntimeError, ValueError):
+                return False
+            where, idx = per_stream[b]
+            buf[where] = decoded[idx]
+        return True
+
     def _read_raw(self, reader: RangeReader, starts: np.ndarray) -> np.ndarray | bytes | memoryview:
         if reader.size != self.nbytes:
             return reader.read(0, reader.size)  # the full decode names the size mismatch
@@ -153,6 +245,8 @@ class PartialDecoder:
 
     def _blocks(self, starts: np.ndarray, blocksize: int) -> list[int]:
         """Indices of the blocks of ``blocksize`` decoded bytes that hold the items."""
+        if starts.size <= 64:  # a few items: plain Python beats numpy's call cost
+            return sorted({b for s in starts.tolist() for b in range(s // blocksize, (s + self.itemsize - 1) // blocksize + 1)})
         if blocksize % self.itemsize == 0:  # no item spans two blocks
             return np.unique(starts // blocksize).tolist()
         return blocks_of_byte_ranges(starts, starts + self.itemsize, blocksize).tolist()

@@ -15,18 +15,27 @@ on the first one: :func:`parse_header` reports such frames as not block-decodabl
 
 from __future__ import annotations
 
+import functools
 import struct
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["BloscHeader", "HEADER_SIZE", "parse_header", "block_spans", "block_frame", "blocks_of_byte_ranges"]
+__all__ = [
+    "BloscHeader", "HEADER_SIZE", "parse_header", "block_spans", "block_frame", "blocks_of_byte_ranges",
+    "block_streams", "stream_position", "stream_frame",
+]
 
 _HEADER = struct.Struct("<BBBBIII")
 HEADER_SIZE = _HEADER.size  # 16
 _OFFSET = struct.Struct("<i")
 
 _SHUFFLE, _MEMCPYED, _BITSHUFFLE, _DELTA, _NOSPLIT = 0x01, 0x02, 0x04, 0x08, 0x10
+_COMPRESSOR_BITS = 0xE0
+#: Frames with at most this many blocks have their offsets parsed in plain Python.
+_FEW_BLOCKS = 64
+#: Blosc splits a block into ``typesize`` streams only for types up to this size
+_MAX_SPLITS = 16
 
 
 @dataclass(frozen=True)
@@ -41,7 +50,7 @@ class BloscHeader:
     blocksize: int
     cbytes: int
 
-    @property
+    @functools.cached_property
     def nblocks(self) -> int:
         """Blocks in the frame (the last one may be shorter)."""
         return -(-self.nbytes // self.blocksize) if self.blocksize else 0
@@ -86,6 +95,18 @@ def block_spans(header: BloscHeader, offsets: bytes | memoryview) -> list[tuple[
     if header.memcpyed:
         bs = header.blocksize
         return [(HEADER_SIZE + j * bs, HEADER_SIZE + j * bs + header.block_nbytes(j)) for j in range(header.nblocks)]
+    if header.nblocks <= _FEW_BLOCKS:  # plain Python: numpy's per-call cost dominates here
+        if len(offsets) < 4 * header.nblocks or header.nblocks == 0:
+            return None
+        first = struct.unpack_from(f"<{header.nblocks}i", offsets)
+        if min(first) < header.offsets_end or max(first) >= header.cbytes:
+            return None
+        by_start = sorted(range(header.nblocks), key=first.__getitem__)
+        stops = [0] * header.nblocks
+        for here, after in zip(by_start, by_start[1:]):
+            stops[here] = first[after]
+        stops[by_start[-1]] = header.cbytes
+        return list(zip(first, stops))
     starts = np.frombuffer(offsets, dtype="<i4", count=header.nblocks)
     if starts.size != header.nblocks or starts.size == 0:
         return None
@@ -131,3 +152,47 @@ def blocks_of_byte_ranges(starts: np.ndarray, stops: np.ndarray, blocksize: int)
     counts = last - first + 1
     rep = np.repeat(first - np.cumsum(counts) + counts, counts)
     return np.unique(rep + np.arange(int(counts.sum()), dtype=np.int64))
+
+
+# --- the streams of a split block --------------------------------------------------------
+#
+# Blosc compresses a full block of a type of 2-16 bytes as ``typesize`` separate
+# streams (unless the frame says "no split"): after a byte shuffle, stream ``b`` holds
+# byte ``b`` of every item. Each stream is stored as an int32 size and its bytes; a
+# stream that did not compress is stored as is (its size equals the stream's length).
+# A few items of such a block can thus be read without decoding it: their bytes in the
+# stored-as-is streams are read directly, and only compressed streams are decoded.
+
+
+def block_streams(header: BloscHeader, j: int) -> int:
+    """How many streams block ``j`` may be stored as: ``typesize`` when Blosc could
+    have split it, else 1. Callers confirm a split by checking that the stream sizes
+    add up to the block's stored length (:func:`stream_positions` callers do)."""
+    ts = header.typesize
+    if (header.flags & (_NOSPLIT | _MEMCPYED | _BITSHUFFLE) or not 2 <= ts <= _MAX_SPLITS
+            or header.block_nbytes(j) != header.blocksize or header.blocksize % ts):
+        return 1
+    return ts
+
+
+def stream_position(header: BloscHeader, nstreams: int, offset: int) -> tuple[int, int]:
+    """``(stream, index)`` of the decoded byte at block-relative ``offset`` of a block
+    stored as ``nstreams`` streams: a byte-shuffled block holds byte ``o`` at position
+    ``o // nstreams`` of stream ``o % nstreams``; an unshuffled one is cut into
+    ``nstreams`` consecutive pieces."""
+    if header.flags & _SHUFFLE:
+        return offset % nstreams, offset // nstreams
+    return divmod(offset, header.blocksize // nstreams)
+
+
+def stream_frame(header: BloscHeader, neblock: int, stream: bytes | memoryview) -> bytes:
+    """A one-block frame holding one compressed stream (its int32 size and bytes) of
+    ``neblock`` decoded bytes, which ``numcodecs.blosc.decompress`` decodes to exactly
+    that stream: same compressor, byte-sized items, no shuffle, no split."""
+    flags = (header.flags & _COMPRESSOR_BITS) | _NOSPLIT
+    cbytes = HEADER_SIZE + 4 + len(stream)
+    return b"".join((
+        _HEADER.pack(header.version, header.versionlz, flags, 1, neblock, neblock, cbytes),
+        _OFFSET.pack(HEADER_SIZE + 4),
+        stream,
+    ))

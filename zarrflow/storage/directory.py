@@ -33,8 +33,24 @@ from zarrflow.storage.readers import FileReader
 __all__ = ["DirectoryStore", "NestedDirectoryStore"]
 
 def _read_whole(path: str) -> bytes:
-    with open(path, "rb", buffering=0) as f:
-        return f.readall()
+    """The whole file: one ``read`` of the size ``fstat`` gives (fewer calls than
+    ``open().read()``, which matters for many small chunks). Asking one byte more
+    shows that the end was reached; a short read (or a file that grew) reads on to EOF."""
+    fd = os.open(path, _O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        data = os.read(fd, size + 1)
+        if len(data) == size:
+            return data
+        parts = [data]
+        while more := os.read(fd, 1 << 20):
+            parts.append(more)
+        return b"".join(parts)
+    finally:
+        os.close(fd)
+
+
+_O_RDONLY = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
 class DirectoryStore(Store):

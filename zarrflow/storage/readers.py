@@ -72,6 +72,12 @@ class FileReader:
             data += more
         return data
 
+    def read_at(self, start: int, stop: int) -> bytes:
+        """The bytes ``[start, stop)`` in one ``pread``, which may return fewer (at the
+        end, or a short read): for callers that check lengths and read many small
+        ranges, where :meth:`read`'s retry loop costs more than it saves."""
+        return os.pread(self._fd, max(0, stop - start), start)
+
     def close(self) -> None:
         """Close the file."""
         os.close(self._fd)
