@@ -17,6 +17,7 @@ from zarrflow import storage as _storage
 from zarrflow.copying import copy, copy_all, copy_store
 from zarrflow.core import store_init as _store_init
 from zarrflow.core.array import Array
+from zarrflow.core.chunk_cache import LRUChunkCache
 from zarrflow.core.consolidated import (
     check_consolidated,
     consolidate_metadata,
@@ -108,6 +109,7 @@ __all__ = [
     "Group",
     "KVStore",
     "LMDBStore",
+    "LRUChunkCache",
     "LRUStoreCache",
     "LazyLoader",
     "MemoryStore",

@@ -54,8 +54,8 @@ from zarrflow.storage.kvstore import KVStore, as_store
 
 #: Why ``partial_decompress=True`` changes nothing (see :class:`Array`).
 PARTIAL_DECOMPRESS_IGNORED = (
-    "partial_decompress=True has no effect: numcodecs 0.16 removed Blosc partial decompression "
-    "(numcodecs.blosc.decompress_partial), so zarrflow reads and decodes whole chunks"
+    "partial_decompress=True has no effect: zarrflow always reads only the Blosc blocks (or the "
+    "parts of uncompressed chunks) that a small selection needs"
 )
 
 
@@ -69,9 +69,10 @@ class Array(Node):
     ``write_empty_chunks`` (False: chunks equal to the fill value are not stored) and
     ``allow_pickle`` (permit decoding with the Pickle codec; see ``core/codecs``).
     ``partial_decompress`` is accepted for zarr 2 code but has no effect, with a
-    UserWarning saying so: zarr 2 read parts of Blosc chunks through
-    ``numcodecs.blosc.decompress_partial``, which numcodecs 0.16 no longer has, so
-    whole chunks are fetched and decoded.
+    UserWarning saying so: zarrflow always reads only the Blosc blocks (or streams,
+    or pieces of uncompressed chunks) that a small selection needs (``core/partial_read``).
+    ``chunk_cache``: an :class:`~zarrflow.core.chunk_cache.LRUChunkCache` that keeps
+    decoded chunks for repeated reads (opt-in; chunks are then decoded whole once).
     ``metadata``: the ``.zarray`` document (bytes, or a parsed
     :class:`~zarrflow.format.ArrayMetadata`) to use instead of reading it from the store.
     """
@@ -92,6 +93,7 @@ class Array(Node):
         *,
         allow_pickle: bool = False,
         metadata: bytes | ArrayMetadata | None = None,
+        chunk_cache: Any = None,
     ):
         if zarr_version not in (None, 2):
             raise ValueError(f"zarrflow implements Zarr format 2, got zarr_version={zarr_version!r}")
@@ -107,6 +109,7 @@ class Array(Node):
             warnings.warn(PARTIAL_DECOMPRESS_IGNORED, UserWarning, stacklevel=2)
         self._write_empty_chunks = write_empty_chunks
         self._allow_pickle = allow_pickle
+        self._chunk_cache = chunk_cache
         self._meta_array = np.empty(()) if meta_array is None else meta_array
         self._meta_key = self._key_prefix + ARRAY_META_KEY
         if metadata is None:
@@ -137,7 +140,7 @@ class Array(Node):
 
     def _set_metadata(self, meta: ArrayMetadata) -> None:
         self._layout = ArrayLayout.build(meta, self._store, self._path, self._chunk_store, self._synchronizer,
-                                         self._write_empty_chunks, self._allow_pickle)
+                                         self._write_empty_chunks, self._allow_pickle, self._chunk_cache)
         self._meta = meta
 
     def _chunk_key(self, chunk_coords: tuple[int, ...]) -> str:
@@ -167,6 +170,8 @@ class Array(Node):
                 f"the metadata of {self._describe()} is read-only (opened from consolidated metadata)"
             )
         self._store[self._meta_key] = meta.to_json()
+        if self._chunk_cache is not None:  # a resize may have deleted chunks the cache holds
+            self._chunk_cache.invalidate()
         self._set_metadata(meta)
 
     # --- properties ------------------------------------------------------------------

@@ -179,6 +179,12 @@ def read_item(layout: ArrayLayout, coords: tuple[int, ...], within: tuple[int, .
     key = layout.chunk_key(coords)
     store = layout.data_store
     codec = layout.codec
+    if layout.chunk_cache is not None:
+        chunk = _cached_chunk(layout, key, lambda: store[key])
+        if chunk is None:
+            fill = layout.metadata.fill_value
+            return np.asarray(0 if fill is None else fill, dtype=layout.metadata.dtype)[()]
+        return chunk[within]
     partial = codec.partial_decoder
     try:
         if partial is None:
@@ -195,6 +201,28 @@ def read_item(layout: ArrayLayout, coords: tuple[int, ...], within: tuple[int, .
         fill = layout.metadata.fill_value
         return np.asarray(0 if fill is None else fill, dtype=layout.metadata.dtype)[()]
     return codec.decode(cdata, key)[within]
+
+
+def _cached_chunk(layout: ArrayLayout, key: str, fetch: Any, token: Any = None) -> np.ndarray | None:
+    """Chunk ``key`` decoded whole, from ``layout.chunk_cache`` or else read with
+    ``fetch()`` (KeyError or None: missing, returns None) and put in the cache
+    (``token``: the cache's token taken before the bytes were fetched, if they were)."""
+    cache = layout.chunk_cache
+    ckey = layout.cache_key(key)
+    chunk = cache.get(ckey)
+    if chunk is not None:
+        return chunk
+    if token is None:
+        token = cache.token(ckey)
+    try:
+        cdata = fetch()
+    except KeyError:
+        return None
+    if cdata is None:
+        return None
+    chunk = layout.codec.decode(cdata, key)
+    cache.put(ckey, chunk, token)
+    return chunk
 
 
 def _read_projections(layout: ArrayLayout, projections: Sequence[ChunkProjection], out: np.ndarray,
@@ -288,6 +316,10 @@ def _read_projections(layout: ArrayLayout, projections: Sequence[ChunkProjection
         dest = out[(*first[:-1], slice(first[-1].start, last[-1].stop))]
         dest.reshape(*dest.shape[:-1], len(indices), meta.chunks[-1])[...] = np.moveaxis(scratch, 0, -2)
 
+    if layout.chunk_cache is not None:
+        _read_through_cache(layout, keys, process, place, meta_array)
+        return
+
     if groups is None:
         groups = [[i] for i in range(len(keys))]
     group_bytes = codec.nbytes * max(len(g) for g in groups)
@@ -318,6 +350,36 @@ def _read_projections(layout: ArrayLayout, projections: Sequence[ChunkProjection
             process_group(indices, [fetch(i) for i in indices])
 
     run_all(load_group, groups, item_bytes=group_bytes)
+
+
+def _read_through_cache(layout: ArrayLayout, keys: list[str], process: Any, place: Any, meta_array: Any) -> None:
+    """Place every chunk from the layout's decoded-chunk cache, reading (one batched
+    ``getitems`` on stores that batch) and decoding whole only the chunks it lacks."""
+    cache = layout.chunk_cache
+    store = layout.data_store
+    batched = batches_getitems(store)
+    prefetched: dict[str, Any] = {}
+    tokens: dict[str, Any] = {}
+    if batched:
+        wanted = [k for k in keys if layout.cache_key(k) not in cache]
+        tokens = {k: cache.token(layout.cache_key(k)) for k in wanted}  # before the bytes are read
+        for start in range(0, len(wanted), FETCH_BATCH):
+            prefetched.update(getitems_with_contexts(store, wanted[start:start + FETCH_BATCH], meta_array))
+
+    def one(i: int) -> None:
+        key = keys[i]
+        if batched:
+            # a chunk that was cached when the batch was chosen may have been evicted since
+            chunk = _cached_chunk(layout, key, lambda: prefetched.get(key) if key in tokens else store[key],
+                                  tokens.get(key))
+        else:
+            chunk = _cached_chunk(layout, key, lambda: store[key])
+        if chunk is None:
+            process(i, None)
+        else:
+            place(i, chunk)
+
+    run_all(one, range(len(keys)), item_bytes=layout.codec.nbytes)
 
 
 #: Runs of thin chunks are grouped until their last-axis extent fills this many bytes.
@@ -388,8 +450,18 @@ def write(layout: ArrayLayout, indexer: Any, value: Any, fields: Any = None) -> 
         return
     # Every chunk this write touches stays locked until the whole write is done, so a
     # write spanning chunks is atomic against other writers (locks taken in key order).
-    with hold(layout.synchronizer, [layout.chunk_key(p.chunk_coords) for p in projections]):
-        _write_projections(layout, projections, value, scalar, tuple(indexer.drop_axes), fields)
+    keys = [layout.chunk_key(p.chunk_coords) for p in projections]
+    with hold(layout.synchronizer, keys):
+        cache = layout.chunk_cache
+        if cache is None:
+            _write_projections(layout, projections, value, scalar, tuple(indexer.drop_axes), fields)
+            return
+        ckeys = [layout.cache_key(k) for k in keys]
+        cache.invalidate_keys(ckeys)  # read-modify-writes below must see the store, not the cache
+        try:
+            _write_projections(layout, projections, value, scalar, tuple(indexer.drop_axes), fields)
+        finally:
+            cache.invalidate_keys(ckeys)  # reads in flight during the write must not cache
 
 
 def _write_projections(layout: ArrayLayout, projections: Sequence[ChunkProjection], value: np.ndarray,

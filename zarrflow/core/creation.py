@@ -281,6 +281,7 @@ def create(
     meta_array: Any = None,
     storage_options: dict | None = None,
     allow_pickle: bool | None = None,
+    chunk_cache: Any = None,
     **kwargs: Any,
 ) -> Array:
     """Create an array (zarr 2's ``zarr.create``).
@@ -304,7 +305,7 @@ def create(
         allow_pickle = _uses_pickle(meta)
     return Array(store, path=path, read_only=read_only, chunk_store=chunk_store, synchronizer=synchronizer,
                  cache_metadata=cache_metadata, cache_attrs=cache_attrs, write_empty_chunks=write_empty_chunks,
-                 allow_pickle=allow_pickle, meta_array=meta_array)
+                 allow_pickle=allow_pickle, meta_array=meta_array, chunk_cache=chunk_cache)
 
 
 def empty(shape: Any, **kwargs: Any) -> Array:
@@ -446,6 +447,7 @@ def open_array(
     dimension_separator: str | None = None,
     meta_array: Any = None,
     allow_pickle: bool | None = None,
+    chunk_cache: Any = None,
     **kwargs: Any,
 ) -> Array:
     """Open an array, creating it if the mode allows (zarr 2's ``open_array``).
@@ -453,7 +455,9 @@ def open_array(
     Modes: 'r' read only, must exist; 'r+' read/write, must exist; 'a' read/write,
     create if missing (default); 'w' create, replacing what was there; 'w-'/'x'
     create, fail if anything exists. ``partial_decompress=True`` is accepted and has
-    no effect (a UserWarning says why: numcodecs 0.16 has no Blosc partial reads).
+    no effect (small selections are always read in part; a UserWarning says so).
+    ``chunk_cache``: an :class:`~zarrflow.LRUChunkCache` keeping decoded chunks for
+    repeated reads (opt-in).
     """
     compressor, fill_value = compression_kwargs(compressor, fill_value, kwargs)
     if kwargs:
@@ -499,4 +503,5 @@ def open_array(
         allow_pickle = created is not None and _uses_pickle(created)
     return Array(store, path=path, read_only=(mode == "r"), chunk_store=chunk_store, synchronizer=synchronizer,
                  cache_metadata=cache_metadata, cache_attrs=cache_attrs, write_empty_chunks=write_empty_chunks,
-                 allow_pickle=allow_pickle, meta_array=meta_array, partial_decompress=partial_decompress)
+                 allow_pickle=allow_pickle, meta_array=meta_array, partial_decompress=partial_decompress,
+                 chunk_cache=chunk_cache)

@@ -49,16 +49,32 @@ class ArrayLayout:
     compressor: Codec | None = field(default=None, repr=False)
     filters: list[Codec] | None = field(default=None, repr=False)
     codec: ChunkCodec | None = field(default=None, repr=False)
+    #: decoded chunks kept for repeated reads (a :class:`~zarrflow.core.chunk_cache.LRUChunkCache`),
+    #: or None; never pickled (a task gets its own, empty, nothing)
+    chunk_cache: Any = field(default=None, repr=False)
     #: ``path + '/'`` (``''`` at the store root): what every key of the array starts with
     key_prefix: str = field(init=False, repr=False)
+    #: what, besides the chunk key, tells decoded chunks of different arrays apart in a
+    #: shared cache: the store, and the layout of decoded chunks
+    cache_scope: tuple = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "key_prefix", prefix_for(self.path))  # once, not per chunk key
+        data_store = self.data_store
+        ident = data_store._identity() if hasattr(data_store, "_identity") else None
+        meta = self.metadata
+        object.__setattr__(self, "cache_scope", (
+            type(data_store).__name__, id(data_store) if ident is None else ident,
+            meta.chunks, meta.dtype.str, meta.order, repr(meta.filters)))
+
+    def cache_key(self, key: str) -> tuple:
+        """The key of chunk ``key``'s decoded value in :attr:`chunk_cache`."""
+        return (*self.cache_scope, key)
 
     @classmethod
     def build(cls, metadata: ArrayMetadata, store: Store, path: str = "", chunk_store: Store | None = None,
               synchronizer: Any = None, write_empty_chunks: bool = True,
-              allow_pickle: bool = False) -> ArrayLayout:
+              allow_pickle: bool = False, chunk_cache: Any = None) -> ArrayLayout:
         """The layout of the array at ``path`` in ``store`` described by ``metadata``,
         with its codec pipeline built (an unknown codec raises here, naming the key)."""
         meta_key = prefix_for(path) + ARRAY_META_KEY
@@ -68,16 +84,17 @@ class ArrayLayout:
         codec = ChunkCodec(metadata.dtype, metadata.chunks, metadata.order, compressor, filters,
                            allow_pickle=allow_pickle, name=name)
         return cls(metadata, store, path, chunk_store, synchronizer, write_empty_chunks, allow_pickle,
-                   compressor, filters, codec)
+                   compressor, filters, codec, chunk_cache)
 
     def with_metadata(self, metadata: ArrayMetadata) -> ArrayLayout:
         """The same array described by new metadata (codecs rebuilt)."""
         return self.build(metadata, self.store, self.path, self.chunk_store, self.synchronizer,
-                          self.write_empty_chunks, self.allow_pickle)
+                          self.write_empty_chunks, self.allow_pickle, self.chunk_cache)
 
     def with_options(self, **changes: Any) -> ArrayLayout:
-        """A copy with ``synchronizer``, ``write_empty_chunks`` or ``chunk_store`` changed."""
-        allowed = {"synchronizer", "write_empty_chunks", "chunk_store"}
+        """A copy with ``synchronizer``, ``write_empty_chunks``, ``chunk_store`` or
+        ``chunk_cache`` changed."""
+        allowed = {"synchronizer", "write_empty_chunks", "chunk_store", "chunk_cache"}
         unknown = sorted(set(changes) - allowed)
         if unknown:
             raise TypeError(f"with_options() takes {sorted(allowed)}, got {unknown}")
