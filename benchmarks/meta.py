@@ -104,13 +104,19 @@ def run_metadata(started: float, ended: float, pythons: dict[str, str] | None = 
 
 
 def machine_line(meta: dict) -> str:
-    """One line naming the machine of a recorded run (from the record alone)."""
-    mem = f", {meta['memory_gib']} GiB" if meta.get("memory_gib") else ""
-    return f"{meta.get('cores', '?')} CPUs ({meta.get('cpu', '?')}){mem}, {meta.get('kernel', '?')}"
+    """One line naming the machine of a recorded run (from the record alone; parts it
+    lacks are left out)."""
+    line = f"{meta.get('cores', '?')} CPUs" + (f" ({meta['cpu']})" if meta.get("cpu") else "")
+    if meta.get("memory_gib"):
+        line += f", {meta['memory_gib']} GiB"
+    if meta.get("kernel"):
+        line += f", {meta['kernel']}"
+    return line
 
 
 def provenance_line(meta: dict) -> str:
     """When, on what machine and at which commit a recorded run was measured."""
-    commit = (meta.get("commit") or "unknown")[:10] + (" (dirty)" if meta.get("dirty") else "")
-    day = (meta.get("start_utc") or "?")[:10]
-    return f"Measured {day} (UTC) on {machine_line(meta)}, commit {commit}."
+    commit = (meta.get("commit") or "")[:10] or "not recorded"
+    commit += " (dirty)" if meta.get("dirty") else ""
+    day = f"{meta['start_utc'][:10]} (UTC)" if meta.get("start_utc") else "(date not recorded)"
+    return f"Measured {day} on {machine_line(meta)}, commit {commit}."
