@@ -14,7 +14,8 @@ parent starts with :data:`MARKER`; anything else on stdout is ignored):
 2. It reads commands, one a line, and answers each with one JSON line:
 
    * ``warmup``: one untimed run -> ``{"cmd": "warmup", "seconds": s, "verified": ...}``
-   * ``run``: one timed run -> ``{"cmd": "run", "seconds": s, "verified": ..., "check": ...}``.
+   * ``run``: one timed run -> ``{"cmd": "run", "seconds": s, "started_at": t, "verified": ...,
+     "check": ...}`` (``started_at``: ``time.time()`` at its start, to audit the interleaving).
      Reads are checked after every run (shape, dtype and CRC-32 against numpy's
      result; the limits: decoded chunks against the originals); writes answer
      ``"verified": null`` until ``finish``.
@@ -94,6 +95,7 @@ class Session:
         self.mem.before_run()
         if timed:
             self.foreign.enter()
+        started_at = time.time()
         t0 = time.perf_counter()
         result = self.runner.run()
         elapsed = time.perf_counter() - t0
@@ -101,7 +103,8 @@ class Session:
             self.foreign.leave()
         self.mem.after_run()
         self.runs += 1
-        answer = {"cmd": "run" if timed else "warmup", "seconds": elapsed, "verified": None, "check": None}
+        answer = {"cmd": "run" if timed else "warmup", "seconds": elapsed, "started_at": started_at,
+                  "verified": None, "check": None}
         if self.wl.is_write:
             self.last = result
         else:

@@ -70,28 +70,28 @@ def _no_rechunk_venv(quick: bool) -> str | None:
     return None
 
 
-_ENGINE_QUICK = ("--scale", "0.005", "--repeat", "2")
+_ENGINE_QUICK = ("--scale", "0.005", "--repeat", "2", "--workloads", "f8_3d_write,i4_zstd_read,i4_zstd_vindex")
 _DURABILITY = ("--impls", "zarrflow,zarrflow_durable,tensorstore,tensorstore_nosync",
                "--workloads", "f8_3d_write,i4_small_chunks_write")
 
 BENCHES: tuple[Bench, ...] = (
     Bench("engine", "benchmarks.run", ("--repeat", "5"), _ENGINE_QUICK,
           ("--out", "{out}/engine.md", "--json", "{out}/engine.json")),
-    Bench("dask", "benchmarks.dask_layer", ("--repeat", "5"), ("--scale", "0.01", "--repeat", "2"),
+    Bench("dask", "benchmarks.dask_layer", ("--repeat", "5"), ("--scale", "0.01", "--repeat", "1"),
           ("--out", "{out}/dask.md", "--json", "{out}/dask.json")),
     Bench("filters", "benchmarks.filters", ("--scale", "0.015625"),
           ("--scale", "0.002", "--slice-size", "40", "--workloads", "median2d_size3,median3d_size3"),
           ("--out", "{out}/filters.md", "--json", "{out}/filters.json")),
-    Bench("rechunk", "benchmarks.rechunk", (), ("--size-gib", "0.0625", "--max-mem", "4MiB", "--tools",
-                                                "zarrflow,rechunker"),
+    Bench("rechunk", "benchmarks.rechunk", (), ("--size-gib", "0.0625", "--max-mem", "32MiB", "--memory-limit",
+                                                "256MiB", "--tools", "zarrflow,rechunker"),
           ("--out", "{out}/rechunk.md"), python="rechunk", missing=_no_rechunk_venv),
     Bench("rechunk_roomy", "benchmarks.rechunk", ("--memory-limit", "2GiB"),
-          ("--size-gib", "0.0625", "--max-mem", "4MiB", "--memory-limit", "256MiB", "--tools", "zarrflow"),
+          ("--size-gib", "0.0625", "--max-mem", "32MiB", "--memory-limit", "512MiB", "--tools", "zarrflow"),
           ("--out", "{out}/rechunk_roomy.md"), python="rechunk", missing=_no_rechunk_venv),
     Bench("cluster", "benchmarks.cluster_overhead", (), ("--size-mib", "8", "--max-mem", "1MiB", "--repeat", "1"),
           ("--out", "{out}/cluster.md"), missing=_no_slurm),
     Bench("durability", "benchmarks.run", (*_DURABILITY, "--scale", "0.25", "--repeat", "5"),
-          (*_DURABILITY, *_ENGINE_QUICK), ("--out", "{out}/durability.md", "--json", "{out}/durability.json")),
+          (*_DURABILITY, "--scale", "0.005", "--repeat", "2"), ("--out", "{out}/durability.md", "--json", "{out}/durability.json")),
     Bench("crash_consistency", "benchmarks.crash_consistency", ("--kills", "500"), ("--kills", "4", "--steps", "10"),
           ("--out", "{out}/crash_consistency.md", "--json", "{out}/crash_consistency.json")),
     Bench("lock_recovery", "benchmarks.lock_recovery", ("--repeat", "5"), ("--repeat", "1", "--give-up", "15"),
