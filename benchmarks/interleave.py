@@ -81,6 +81,11 @@ class ServedChild:
         self.proc.wait()
 
     def close(self) -> None:
+        """End the child: closing its stdin ends a child still waiting for commands."""
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
         try:
             self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:

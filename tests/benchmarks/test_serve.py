@@ -128,3 +128,21 @@ def test_run_reports_median_spread_and_times(tmp_path):
         assert len(r["times"]) == 3 and r["min_s"] <= r["seconds"] <= r["max_s"]
         assert r["round_orders"] == [["codec", "rawio"], ["rawio", "codec"]] * 2  # warm-up round first
     assert data["meta"]["repeat"] == 3 and data["meta"]["commit"]
+
+
+def test_a_dead_child_is_dropped_and_the_others_go_on(tmp_path):
+    children = {n: _child(n, "i4_zstd_read", tmp_path / n) for n in ("codec", "rawio")}
+    failures: list = []
+    try:
+        for c in children.values():
+            assert c.wait_ready() is None
+        children["codec"].proc.kill()
+        answers, orders = interleave(children, 2, lambda impl, why: failures.append((impl, why)))
+        res = children["rawio"].send("finish")
+    finally:
+        for c in children.values():
+            c.close()
+    assert [impl for impl, _ in failures] == ["codec"]
+    assert "exited" in failures[0][1] or "gone" in failures[0][1]
+    assert orders[1:] == [["rawio"], ["rawio"]]
+    assert [a["cmd"] for a in answers["rawio"]] == ["warmup", "run", "run"] and res["verified"] is True
