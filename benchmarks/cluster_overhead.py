@@ -41,6 +41,8 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.meta import run_metadata
+
 ROOT = Path(__file__).resolve().parents[1]
 BATCH = ROOT / "cluster" / "slurm" / "zarrflow-batch.sbatch"
 
@@ -175,6 +177,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "cluster.md"))
     parser.add_argument("--render", metavar="JSON", help="only rewrite --out from a results JSON")
     args = parser.parse_args()
+    started = time.time()
     if args.render:
         from zarrflow.graph.rechunk_plan import format_bytes
 
@@ -222,7 +225,9 @@ def main() -> None:
                                 "dask_jobqueue": dask_jobqueue.__version__,
                                 "slurm": slurm_version},
                    "git": git, "workers": args.workers, "shape": shape, "target_chunks": target, "nbytes": nbytes,
-                   "max_mem": args.max_mem, "repeat": args.repeat, "rows": rows}
+                   "max_mem": args.max_mem, "repeat": args.repeat, "rows": rows,
+                   "meta": run_metadata(started, time.time(), argv=["-m", "benchmarks.cluster_overhead",
+                                                                     *sys.argv[1:]])}
         out = Path(args.out)
         out.with_suffix(".json").write_text(json.dumps(results, indent=1))
         out.write_text(render(results, format_bytes))

@@ -306,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workdir", default=None)
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    p.add_argument("--json", type=Path, default=None, help="raw results and run metadata (default: none)")
     args = p.parse_args(argv)
     if args.zygote:
         zygote()
@@ -313,6 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     import tempfile
 
     results = {}
+    started = time.time()
     with tempfile.TemporaryDirectory(dir=args.workdir, prefix="zarrflow-crash-") as tmp:
         for kind in [s.strip() for s in args.stores.split(",") if s.strip()]:
             results[kind] = run(kind, tmp, args.kills, seed=args.seed, steps=args.steps, max_delay=args.max_delay)
@@ -323,6 +325,16 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(text)
     print(text)
     bad = any(o.problems or o.reader.get("bad") for o in results.values())
+    if args.json:
+        from benchmarks.meta import run_metadata
+
+        raw = {kind: {"kills": dict(o.kills), "problems": [str(x) for x in o.problems], "reader": o.reader,
+                      "seconds": o.seconds, "temp_files_left": o.temp_files_left} for kind, o in results.items()}
+        meta = {**run_metadata(started, time.time(), argv=["-m", "benchmarks.crash_consistency",
+                                                            *(sys.argv[1:] if argv is None else argv)]),
+                "kills": args.kills, "steps": args.steps, "max_delay": args.max_delay, "seed": args.seed}
+        args.json.write_text(json.dumps({"meta": meta, "results": raw, "ok": not bad}, indent=1,
+                                        default=str) + "\n")
     return 1 if bad else 0
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -32,6 +31,8 @@ import textwrap
 import time
 import zlib
 from pathlib import Path
+
+from benchmarks.meta import run_metadata
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -154,31 +155,6 @@ CHILD = textwrap.dedent(
 )
 
 
-def _run_metadata() -> dict:
-    """Commit, versions, machine, load (private: can switch to ``benchmarks.meta.run_metadata``)."""
-    def git(*args: str) -> str:
-        proc = subprocess.run(["git", *args], capture_output=True, text=True, cwd=ROOT)
-        return proc.stdout.strip()
-
-    versions = {}
-    for name in ("numpy", "numcodecs", "dask", "zarr"):
-        try:
-            versions[name] = __import__(name).__version__
-        except ImportError:
-            versions[name] = None
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain")),
-            "python": sys.version.split()[0], "versions": versions, "cpu": cpu, "cores": os.cpu_count(),
-            "memory_gib": round(mem, 1), "kernel": platform.release(), "loadavg": os.getloadavg()}
-
-
-def _zarr2_version(python: str) -> str | None:
-    proc = subprocess.run([python, "-c", "import zarr; print(zarr.__version__)"], capture_output=True, text=True)
-    return proc.stdout.strip() or None
-
-
 def run_child(python: str, args: list) -> dict:
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.run([python, "-c", CHILD, json.dumps(args)], capture_output=True, text=True, cwd=ROOT, env=env)
@@ -236,10 +212,8 @@ def main(argv: list[str] | None = None) -> int:
                                                                   str(ROOT / ".venv-zarr2/bin/python")),
                         help="zarr 2.18 interpreter (default: $ZARRFLOW_ZARR2_PYTHON or .venv-zarr2)")
     args = parser.parse_args(argv)
-    meta = {"start_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "scale": args.scale,
-            "repeat": args.repeat, **_run_metadata()}
+    started, load_before = time.time(), os.getloadavg()
     py2 = args.zarr2_python if os.path.exists(args.zarr2_python) else None
-    meta["versions"]["zarr2"] = _zarr2_version(py2) if py2 else None
     loads = workloads(args.scale)
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as work:
@@ -278,8 +252,9 @@ def main(argv: list[str] | None = None) -> int:
             section, name, impl = job[:3]
             results[f"{section}/{name}/{impl}"] = {"section": section, "workload": name, "impl": impl,
                                                    **_summary(got), "runs": got}
-    meta["end_utc"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    meta["loadavg_after"] = os.getloadavg()
+    meta = {"scale": args.scale, "repeat": args.repeat,
+            **run_metadata(started, time.time(), pythons={"zarr2": py2} if py2 else None,
+                           loadavg_before=load_before, argv=["-m", "benchmarks.dask_layer", *(argv or sys.argv[1:])])}
     Path(args.json).write_text(json.dumps({"meta": meta, "workloads": {k: list(v) for k, v in loads.items()},
                                            "results": results}, indent=1, default=list) + "\n")
     text = render(meta, loads, results)
@@ -299,13 +274,21 @@ def _cell(r: dict) -> str:
             f"{'yes' if r['ok'] else '**NO**'}")
 
 
+def _versions(meta: dict) -> str:
+    parts = []
+    for label, v in meta["versions"].items():
+        libs = ", ".join(f"{k} {v[k]}" for k in ("zarrflow", "numpy", "numcodecs", "dask", "zarr") if v.get(k))
+        parts.append(f"{label} (Python {v.get('python')}): {libs}")
+    return "; ".join(parts)
+
+
 def render(meta: dict, loads: dict, results: dict) -> str:
     """The Markdown report: one table per section, ratios only within a section."""
     lines = ["# Dask layer benchmark", "",
              f"commit {meta['commit'][:10]}{' (dirty)' if meta['dirty'] else ''}, {meta['start_utc']} - "
              f"{meta['end_utc']}, scale {meta['scale']}, {meta['repeat']} rounds (round-robin, fresh process "
              f"each), {meta['cpu']}, {meta['cores']} cores, {meta['memory_gib']} GiB, kernel {meta['kernel']}, "
-             f"load {meta['loadavg'][0]:.2f} -> {meta['loadavg_after'][0]:.2f}; versions {meta['versions']}.", "",
+             f"load {meta['loadavg_before'][0]:.2f} -> {meta['loadavg_after'][0]:.2f}; versions {_versions(meta)}.", "",
              "Seconds: median and min-max; RSS: the child's peak (MB, with the data it holds); checked: the "
              "result's CRC32 equals the data written (writes and copies: read back with zarrflow).", ""]
     for name, w in loads.items():

@@ -1,6 +1,8 @@
 """Figures derived from the children's raw results: the ``limit`` row, ratios, % of limit.
 
-* ``limit`` = the slower of ``codec`` and ``rawio`` for a workload (perfect overlap of
+Seconds are the medians of the interleaved timed runs (``min_s``/``max_s`` their spread).
+
+* ``limit`` = the slower (by median) of ``codec`` and ``rawio`` for a workload (perfect overlap of
   codec work and I/O: no engine can beat it on the same threads).
 * ratio vs zarrflow = this row's seconds / zarrflow's seconds (> 1: zarrflow faster).
 * % of limit = limit seconds / this row's seconds * 100, for full reads/writes of the
@@ -25,7 +27,8 @@ def limit_row(codec: dict | None, rawio: dict | None) -> dict | None:
     slower = codec if codec["seconds"] >= rawio["seconds"] else rawio
     return {
         "impl": "limit", "workload": codec["workload"], "group": codec["group"], "op": codec["op"],
-        "status": "ok", "seconds": slower["seconds"], "bytes": codec["bytes"],
+        "status": "ok", "seconds": slower["seconds"], "min_s": slower.get("min_s"), "max_s": slower.get("max_s"),
+        "bytes": codec["bytes"],
         "bound": slower["impl"], "verified": codec["verified"] and rawio["verified"],
         "check": "ok" if codec["verified"] and rawio["verified"] else "limit check failed",
     }

@@ -31,6 +31,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from benchmarks.meta import run_metadata
+
 ROOT = Path(__file__).resolve().parents[1]
 FULL_SHAPE = (1024, 2048, 2048)
 WORKLOADS = {  # name: (size, axes)
@@ -322,6 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = tempfile.mkdtemp(prefix="zarrflow-bench-filters-", dir=args.workdir)
     nbytes = 2 * shape[0] * shape[1] * shape[2]
     rows, failed = [], False
+    started = time.time()
     try:
         t = time.perf_counter()
         make_source(os.path.join(workdir, "src.zarr"), shape)
@@ -358,7 +361,9 @@ def main(argv: list[str] | None = None) -> int:
     meta = {"loadavg": os.getloadavg(), "shape": shape, "nbytes": nbytes, "threads": args.threads, "repeat": args.repeat, "scale": args.scale,
             "cpus": os.cpu_count(), "python": sys.version.split()[0], "versions": _versions(),
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "command": "python -m benchmarks.filters " + " ".join(argv if argv is not None else sys.argv[1:])}
+            "command": "python -m benchmarks.filters " + " ".join(argv if argv is not None else sys.argv[1:]),
+            "run": run_metadata(started, time.time(), argv=["-m", "benchmarks.filters",
+                                                             *(argv if argv is not None else sys.argv[1:])])}
     Path(args.json).write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
     Path(args.out).write_text(report(meta, rows))
     print(f"wrote {args.out} and {args.json}")

@@ -105,7 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=5, help="runs of the zarrflow lock (distributed's: 1 each)")
     p.add_argument("--give-up", type=float, default=60.0, help="seconds the waiter waits at most")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    p.add_argument("--json", type=Path, default=None, help="raw results and run metadata (default: none)")
     args = p.parse_args(argv)
+    started = time.time()
     import dask
     import distributed
 
@@ -148,6 +150,17 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(text)
     print(text)
     ok = all(t is not None for t in rows[0][1]) and rows[2][1] == [None]
+    if args.json:
+        import json
+
+        from benchmarks.meta import run_metadata
+
+        meta = {**run_metadata(started, time.time(), argv=["-m", "benchmarks.lock_recovery",
+                                                            *(sys.argv[1:] if argv is None else argv)]),
+                "repeat": args.repeat, "give_up_s": args.give_up, "lease_timeout": str(lease),
+                "lease_validation_interval": str(interval)}
+        args.json.write_text(json.dumps({"meta": meta, "results": {kind: times for kind, times in rows},
+                                         "ok": ok}, indent=1) + "\n")
     return 0 if ok else 1
 
 

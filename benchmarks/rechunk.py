@@ -33,9 +33,12 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
+
+from benchmarks.meta import run_metadata
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS = ["zarrflow", "rechunker", "dask-tasks", "dask-p2p"]
@@ -167,6 +170,7 @@ def main() -> None:
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "rechunk.md"))
     opts = parser.parse_args()
+    started = time.time()
     from dask.utils import format_bytes, parse_bytes
 
     max_mem = parse_bytes(opts.max_mem)
@@ -210,6 +214,8 @@ def main() -> None:
         results["cases"][name] = {"source_chunks": a, "target_chunks": b, "rows": rows}
         shutil.rmtree(src, ignore_errors=True)
     results["machine"]["load_after"] = os.getloadavg()
+    results["meta"] = run_metadata(started, time.time(), loadavg_before=tuple(results["machine"]["load_before"]),
+                                   argv=["-m", "benchmarks.rechunk", *sys.argv[1:]])
     out = Path(opts.out)
     out.with_suffix(".json").write_text(json.dumps(results, indent=1))
     out.write_text(render(results, format_bytes))

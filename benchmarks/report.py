@@ -1,65 +1,49 @@
-"""Render results as markdown tables (one per workload group) and raw JSON.
+"""Render the engine report (markdown) from the raw results JSON, and nothing else.
 
-Re-render saved runs without measuring again; with several files, later ones replace
-the (workload, impl) results of earlier ones and the ``limit`` rows are derived anew,
-e.g. a fresh zarrflow run against the stored baseline of the others::
+Everything printed comes from the JSON written by ``benchmarks.run``: the machine line
+from its recorded metadata (:mod:`benchmarks.meta`), never from the machine rendering
+it. Re-render a saved run::
 
-    python -m benchmarks.report benchmarks/results/baseline_others.json zarrflow.json --out report.md
+    python -m benchmarks.report benchmarks/results/engine.json --out benchmarks/results/engine.md
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 
-from benchmarks import derive, workloads
+from benchmarks import derive, meta, workloads
 
 #: Share of the CPUs taken by other processes above which a time is starred.
 CONTENDED = 0.10
 
-COLUMNS = ("workload", "impl", "seconds", "MB/s", "ratio vs zarrflow", "peak MB", "% of limit", "check")
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def machine_line(results: list[dict]) -> str:
-    """CPU count and model, OS, and the versions each environment reported."""
-    envs: dict[str, dict] = {}
-    for r in results:
-        if "env" in r:
-            envs.setdefault(r["env"]["executable"], {}).update(r["env"])
-    parts = [f"{os.cpu_count()} CPUs ({cpu_model()}), {platform.system()} {platform.release()}"]
-    for env in envs.values():
-        libs = ", ".join(f"{k} {env[k]}" for k in ("numpy", "numcodecs", "zarr", "tensorstore", "zarrflow")
-                         if k in env)
-        parts.append(f"Python {env['python']} at `{env['executable']}`: {libs}")
-    return "; ".join(parts)
+COLUMNS = ("workload", "impl", "median s", "spread s", "MB/s", "ratio vs zarrflow", "peak MB", "% of limit",
+           "check")
 
 
 def _num(x: float | None, fmt: str) -> str:
     return "—" if x is None else format(x, fmt)
 
 
-def _rate(x: float | None) -> str:
+def rate(x: float | None) -> str:
+    """MB/s as shown: thousands separators from 100 up, 3 significant digits below."""
     return "—" if x is None else f"{x:,.0f}" if x >= 100 else f"{x:.3g}"
 
 
-def _seconds(x: float | None) -> str:
+def seconds(x: float | None) -> str:
+    """Seconds with 3 significant digits."""
     return "—" if x is None else f"{x:.3g}"
 
 
-def _check(row: dict) -> str:
+def spread(row: dict) -> str:
+    """``min-max`` of the timed runs."""
+    if row.get("status") != "ok" or row.get("min_s") is None:
+        return "—"
+    return f"{row['min_s']:.3g}–{row['max_s']:.3g}"
+
+
+def check(row: dict) -> str:
+    """``ok``, ``MISMATCH`` or the status of a row that did not run."""
     if row.get("status") != "ok":
         return row.get("status", "?")
     return "ok" if row.get("verified") else "MISMATCH"
@@ -77,10 +61,10 @@ def _table(group: str, names: list[str], rows: list[dict], scale: float) -> list
             f = derive.figures(r, by_impl.get("zarrflow"), by_impl.get("limit"), full)
             impl = r["impl"] + (f" ({r['bound']})" if r["impl"] == "limit" else "")
             star = " *" if (r.get("foreign_cpu") or 0) > CONTENDED else ""
-            cells = [name, impl, _seconds(f["seconds"]) + star, _rate(f["mbps"]),
+            cells = [name, impl, seconds(f["seconds"]) + star, spread(r), rate(f["mbps"]),
                      _num(f["ratio"], ".2f"), _num(f["peak_mb"], ".1f"),
                      _num(f["pct_limit"], ".0f") + ("%" if f["pct_limit"] is not None else ""),
-                     _check(r)]
+                     check(r)]
             lines.append("| " + " | ".join(cells) + " |")
     stored = sorted((r for r in rows if r.get("op") == "write" and r.get("stored_bytes")
                      and r["workload"] in names), key=derive.sort_key)
@@ -108,68 +92,59 @@ def notes(results: list[dict], skipped: dict[str, str]) -> list[str]:
     return out
 
 
-def markdown(results: list[dict], meta: dict, skipped: dict[str, str]) -> str:
-    """The whole report; ``results`` already include the derived ``limit`` rows."""
+def versions_line(m: dict) -> str:
+    """The recorded package versions, per interpreter."""
+    parts = []
+    for label, v in (m.get("versions") or {}).items():
+        libs = ", ".join(f"{k} {v[k]}" for k in meta.PACKAGES if v.get(k))
+        parts.append(f"{label} (Python {v.get('python', '?')} at `{v.get('executable', '?')}`): {libs}")
+    return "; ".join(parts)
+
+
+def markdown(data: dict) -> str:
+    """The whole report of a results JSON (``{"meta", "skipped", "results"}``, limits included)."""
+    m, results, skipped = data["meta"], data["results"], data.get("skipped", {})
+    load = m.get("loadavg_before"), m.get("loadavg_after")
+    load_text = f", load average {load[0][0]:.2f} -> {load[1][0]:.2f}" if all(load) else ""
     lines = [
         "# zarrflow engine benchmarks", "",
-        f"Machine: {meta.get('machine') or machine_line(results)}.", "",
-        f"Run: `{meta['command']}` on {meta['date']}: scale {meta['scale']}, best of {meta['repeat']} "
-        f"timed runs after one untimed warm-up, each (implementation, workload) in a fresh process; "
-        f"limits on {meta['threads']} threads. MB = 10^6 bytes. Columns: see `benchmarks/README.md`.", "",
+        f"Machine: {meta.machine_line(m)}{load_text}.", "",
+        f"Versions: {versions_line(m)}.", "",
+        f"Run: `{m['command']}` from {m['start_utc']} to {m['end_utc']}, commit "
+        f"{(m.get('commit') or '?')[:10]}{' (dirty)' if m.get('dirty') else ''}: scale {m['scale']}; per "
+        f"workload one process per implementation, one untimed warm-up round, then {m['repeat']} timed "
+        f"rounds visiting every implementation once each (interleaved); median and min–max of the "
+        f"{m['repeat']} runs; limits on {m['threads']} threads. MB = 10^6 bytes. Columns: see "
+        f"`benchmarks/README.md`.", "",
     ]
     extra = notes(results, skipped)
     if extra:
         lines += ["Notes:", "", *extra, ""]
     names = [n for n in workloads.NAMES if any(r["workload"] == n for r in results)]
     for group in workloads.GROUPS:
-        in_group = [n for n in names if workloads.get(n, meta["scale"]).group == group]
+        in_group = [n for n in names if workloads.get(n, m["scale"]).group == group]
         if in_group:
-            lines += _table(group, in_group, results, meta["scale"])
+            lines += _table(group, in_group, results, m["scale"])
     return "\n".join(lines)
 
 
-def write_json(path: str, results: list[dict], meta: dict, skipped: dict[str, str]) -> None:
+def write_json(path: str, data: dict) -> None:
+    """Write a results JSON (``{"meta", "skipped", "results"}``)."""
     with open(path, "w") as f:
-        json.dump({"meta": meta, "skipped": skipped, "results": results}, f, indent=1)
+        json.dump(data, f, indent=1)
         f.write("\n")
-
-
-def merge(saved: list[dict]) -> tuple[list[dict], dict, dict[str, str]]:
-    """Results, meta and skip notes of several saved runs, later runs taking precedence."""
-    by_key: dict[tuple[str, str], dict] = {}
-    skipped: dict[str, str] = {}
-    for run in saved:
-        for r in run["results"]:
-            if r["impl"] != "limit":
-                by_key[(r["workload"], r["impl"])] = r
-        skipped.update(run.get("skipped", {}))
-    results = derive.with_limits(list(by_key.values()))
-    ran = {r["impl"] for r in results}
-    skipped = {k: v for k, v in skipped.items() if k not in ran}
-    meta = dict(saved[-1]["meta"])
-    if len(saved) > 1:
-        commands = [run["meta"]["command"] for run in saved]
-        meta["command"] = (" + ".join(commands) if len(commands) <= 3 else
-                           f"{len(commands)} runs merged, from {commands[0]} to {commands[-1]}")
-        first, last = saved[0]["meta"]["date"], saved[-1]["meta"]["date"]
-        meta["date"] = f"{first.split(' to ')[0]} to {last.split(' to ')[-1]}"
-        meta["machine"] = ""  # re-derived from the merged results' environments
-    return results, meta, skipped
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.report",
-                                description="Render the markdown report of saved --json files.")
-    p.add_argument("json_files", nargs="+")
+                                description="Render the markdown report of a saved results JSON.")
+    p.add_argument("json_file")
     p.add_argument("--out", required=True)
     args = p.parse_args(argv)
-    saved = []
-    for path in args.json_files:
-        with open(path) as f:
-            saved.append(json.load(f))
-    results, meta, skipped = merge(saved)
+    with open(args.json_file) as f:
+        data = json.load(f)
     with open(args.out, "w") as f:
-        f.write(markdown(results, meta, skipped) + "\n")
+        f.write(markdown(data) + "\n")
     return 0
 
 

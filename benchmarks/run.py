@@ -1,32 +1,34 @@
-"""Run the benchmarks side by side and write the report.
+"""Run the engine benchmarks interleaved and write the report (``--all``: every benchmark).
 
-    python -m benchmarks.run [--impls zarrflow,zarr2,zarr3,tensorstore,codec,rawio]
-        [--workloads NAMES|GROUPS] [--scale 1.0] [--repeat 3]
-        [--out benchmarks/results/engine.md] [--json results.json]
+    python -m benchmarks.run [--impls zarrflow,zarr2,zarr3,tensorstore,h5py,codec,rawio]
+        [--workloads NAMES|GROUPS] [--scale 1.0] [--repeat 5]
+        [--out benchmarks/results/engine.md] [--json benchmarks/results/engine.json]
         [--zarr2-python PATH] [--workdir DIR]
+    python -m benchmarks.run --all [--quick] [--only NAME,...] [--out-dir DIR]   # see benchmarks.suite
 
-Each (implementation, workload) pair runs in a fresh ``python -m benchmarks.child``
-process, one at a time; ``zarr2`` runs under the zarr 2.18 venv's Python, the others
-under this interpreter. Unavailable implementations are skipped with a note. Exit
-status 1 when a run failed or a data check did not pass (the report is written anyway).
+For each workload in turn, one ``python -m benchmarks.child --serve`` process per
+implementation sets up (one after another), then one warm-up round and ``--repeat``
+timed rounds visit every implementation once each (see :mod:`benchmarks.interleave`);
+only the children of one workload are alive at a time. ``zarr2`` runs under the zarr
+2.18 venv's Python, the others under this interpreter. Unavailable implementations are
+skipped with a note. The raw results go to the JSON file and the markdown is rendered
+from it. Exit status 1 when a run failed or a data check did not pass (the report is
+written anyway).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 from benchmarks import derive, impls, report, setup_oracles, workloads
-from benchmarks.child import MARKER
+from benchmarks.interleave import ChildFailed, ServedChild, interleave, summarize
+from benchmarks.meta import run_metadata
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO_ROOT / "benchmarks" / "results" / "engine.md"
@@ -39,16 +41,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--workloads", default="", help=f"comma-separated workloads or groups "
                    f"(default: all). Groups: {', '.join(workloads.GROUPS)}")
     p.add_argument("--scale", type=float, default=1.0, help="size factor (0.02 runs in seconds)")
-    p.add_argument("--repeat", type=int, default=3, help="timed runs per pair; best is reported")
+    p.add_argument("--repeat", type=int, default=5,
+                   help="timed rounds after one warm-up round; the median and min-max are reported")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="markdown report (default: %(default)s)")
-    p.add_argument("--json", type=Path, default=None, help="also write raw results as JSON here")
+    p.add_argument("--json", type=Path, default=None,
+                   help="raw results (default: --out with the suffix .json); the report is rendered from them")
     p.add_argument("--zarr2-python", type=Path, default=None,
                    help="Python of a zarr 2.18 venv (default: $ZARRFLOW_ZARR2_PYTHON or .venv-zarr2, "
                         "created by benchmarks.setup_oracles when missing)")
     p.add_argument("--workdir", type=Path, default=None,
                    help="where the temporary data directory goes (default: the system temp dir)")
     p.add_argument("--threads", type=int, default=2, help="threads of the codec/rawio limits")
-    p.add_argument("--timeout", type=float, default=1800, help="seconds allowed per child process")
+    p.add_argument("--timeout", type=float, default=1800, help="seconds allowed per child answer")
     args = p.parse_args(argv)
     if args.scale <= 0 or args.repeat < 1 or args.threads < 1:
         p.error("--scale must be > 0, --repeat and --threads >= 1")
@@ -71,39 +75,79 @@ def zarr2_python(explicit: Path | None) -> Path:
     return chosen
 
 
-def run_child(python: str, impl: str, workload: str, args: argparse.Namespace, workdir: str) -> dict:
-    """Start one child process and return its result (an error result if it died)."""
-    cmd = [python, "-m", "benchmarks.child", "--impl", impl, "--workload", workload,
-           "--scale", repr(args.scale), "--repeat", str(args.repeat), "--workdir", workdir,
-           "--threads", str(args.threads)]
+def _start(python: str, impl: str, workload: str, args: argparse.Namespace, workdir: str) -> ServedChild:
+    cmd = [python, "-m", "benchmarks.child", "--serve", "--impl", impl, "--workload", workload,
+           "--scale", repr(args.scale), "--workdir", workdir, "--threads", str(args.threads)]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p))
-    base = {"impl": impl, "workload": workload, "group": workloads.get(workload, args.scale).group,
-            "op": workloads.get(workload, args.scale).op, "status": "error"}
-    try:
-        proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True,
-                              timeout=args.timeout)
-    except subprocess.TimeoutExpired:
-        return {**base, "error": f"timed out after {args.timeout:g} s"}
-    for line in reversed(proc.stdout.splitlines()):
-        if line.startswith(MARKER):
-            return json.loads(line[len(MARKER):])
-    return {**base, "error": f"child exited {proc.returncode} without a result: {proc.stderr[-1500:]}"}
+    return ServedChild(cmd, env, str(REPO_ROOT), args.timeout)
 
 
-def _progress(i: int, n: int, r: dict) -> None:
+def _base(impl: str, workload: str, scale: float) -> dict:
+    wl = workloads.get(workload, scale)
+    return {"impl": impl, "workload": workload, "group": wl.group, "op": wl.op, "status": "error"}
+
+
+def _progress(r: dict) -> None:
     if r["status"] == "ok":
-        msg = (f"{r['seconds']:.4g} s, peak {r['peak_bytes'] / 1e6:.1f} MB, "
+        msg = (f"median {r['seconds']:.4g} s ({r['min_s']:.4g}-{r['max_s']:.4g}), "
+               f"peak {r['peak_bytes'] / 1e6:.1f} MB, "
                f"{'ok' if r['verified'] else 'DATA MISMATCH: ' + r['check']}")
         if (r.get("foreign_cpu") or 0) > report.CONTENDED:
             msg += f" (other processes took {100 * r['foreign_cpu']:.0f}% of the CPUs)"
     else:
         msg = f"{r['status']}: {r.get('error', '')}"
-    print(f"[{i}/{n}] {r['impl']:<11} {r['workload']:<22} {msg}", file=sys.stderr, flush=True)
+    print(f"  {r['impl']:<18} {r['workload']:<22} {msg}", file=sys.stderr, flush=True)
 
 
-def run_all(args: argparse.Namespace, workdir: str, skipped: dict[str, str]) -> list[dict]:
-    """Every (workload, implementation) pair, in order, one child at a time."""
+def run_workload(wl: str, impl_names: list[str], pythons: dict[str, str], args: argparse.Namespace,
+                 workdir: str, skipped: dict[str, str]) -> list[dict]:
+    """Every implementation of one workload: children set up one after another, then
+    interleaved rounds; only this workload's children are alive meanwhile."""
+    children: dict[str, ServedChild] = {}
+    results: dict[str, dict] = {}
+    try:
+        for impl in impl_names:
+            if impl in skipped:
+                continue
+            child = _start(pythons[impl], impl, wl, args, tempfile.mkdtemp(prefix=f"{impl}-", dir=workdir))
+            try:
+                failed = child.wait_ready()
+            except ChildFailed as exc:
+                failed = {**_base(impl, wl, args.scale), "error": f"setup: {exc}"}
+            if failed is None:
+                children[impl] = child
+                continue
+            child.kill()
+            if failed.get("status") == "unavailable":
+                skipped[impl] = failed.get("error", "unavailable")
+            else:
+                results[impl] = {**_base(impl, wl, args.scale), **failed, "status": "error"}
+
+        def fail(impl: str, why: str) -> None:
+            results[impl] = {**_base(impl, wl, args.scale), "error": why}
+
+        answers, orders = interleave(children, args.repeat, fail)
+        for impl, child in children.items():
+            if impl in results:
+                continue
+            try:
+                res = child.send("finish")
+            except ChildFailed as exc:
+                results[impl] = {**_base(impl, wl, args.scale), "error": f"finish: {exc}"}
+                continue
+            results[impl] = {**res, **summarize(answers[impl]), "round_orders": orders}
+    finally:
+        for child in children.values():
+            child.close()
+    out = [results[i] for i in impl_names if i in results]
+    for r in out:
+        _progress(r)
+    return out
+
+
+def run_all(args: argparse.Namespace, workdir: str, skipped: dict[str, str]) -> tuple[list[dict], dict]:
+    """Every workload in turn, its implementations interleaved; (results, interpreters)."""
     pythons = {impl: sys.executable for impl in args.impl_names}
     if "zarr2" in pythons:
         try:
@@ -111,49 +155,47 @@ def run_all(args: argparse.Namespace, workdir: str, skipped: dict[str, str]) -> 
         except RuntimeError as exc:
             skipped["zarr2"] = str(exc)
     results: list[dict] = []
-    pairs = [(w, i) for w in args.workload_names for i in args.impl_names]
-    for n, (wl, impl) in enumerate(pairs, 1):
-        if impl in skipped:
-            continue
-        child_dir = tempfile.mkdtemp(prefix=f"{impl}-{wl}-", dir=workdir)
+    for n, wl in enumerate(args.workload_names, 1):
+        print(f"[{n}/{len(args.workload_names)}] {wl}", file=sys.stderr, flush=True)
+        wl_dir = tempfile.mkdtemp(prefix=f"{wl}-", dir=workdir)
         try:
-            r = run_child(pythons[impl], impl, wl, args, child_dir)
+            results += run_workload(wl, args.impl_names, pythons, args, wl_dir, skipped)
         finally:
-            shutil.rmtree(child_dir, ignore_errors=True)
-        _progress(n, len(pairs), r)
-        if r["status"] == "unavailable":
-            skipped[impl] = r["error"]
-        else:
-            results.append(r)
-    return results
+            shutil.rmtree(wl_dir, ignore_errors=True)
+    used = {"zarr2": pythons["zarr2"]} if "zarr2" in pythons and "zarr2" not in skipped else {}
+    return results, used
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    if "--all" in argv:
+        from benchmarks import suite
+
+        return suite.main([a for a in argv if a != "--all"])
     args = parse_args(argv)
     if args.workdir is not None:
         args.workdir.mkdir(parents=True, exist_ok=True)
     workdir = tempfile.mkdtemp(prefix="zarrflow-bench-", dir=args.workdir)
     skipped: dict[str, str] = {}
-    started = time.time()
-    date = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    started, load_before = time.time(), os.getloadavg()
     try:
-        results = derive.with_limits(run_all(args, workdir, skipped))
+        raw, pythons = run_all(args, workdir, skipped)
+        results = derive.with_limits(raw)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    meta = {"command": "python -m benchmarks.run " + shlex.join(argv),
-            "date": date,
-            "scale": args.scale, "repeat": args.repeat, "threads": args.threads,
-            "elapsed_s": round(time.time() - started, 1), "cpu_count": os.cpu_count(),
-            "cpu_model": report.cpu_model(), "machine": report.machine_line(results)}
+    meta = {**run_metadata(started, time.time(), pythons=pythons, loadavg_before=load_before,
+                           argv=["-m", "benchmarks.run", *argv]),
+            "scale": args.scale, "repeat": args.repeat, "threads": args.threads, "warmup_rounds": 1,
+            "protocol": "interleaved"}
+    data = {"meta": meta, "skipped": skipped, "results": results}
+    json_path = args.json or args.out.with_suffix(".json")
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    report.write_json(str(json_path), data)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(report.markdown(results, meta, skipped) + "\n")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        report.write_json(str(args.json), results, meta, skipped)
+    args.out.write_text(report.markdown(data) + "\n")
     for impl, why in skipped.items():
         print(f"note: {impl} skipped: {why}", file=sys.stderr)
-    print(f"report: {args.out}", file=sys.stderr)
+    print(f"report: {args.out} (raw: {json_path})", file=sys.stderr)
     bad = [r for r in results if r["status"] != "ok" or not r.get("verified")]
     return 1 if bad else 0
 

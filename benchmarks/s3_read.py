@@ -107,9 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=1, help="timed runs per reader after one warm-up (best is shown)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "s3.md"))
+    ap.add_argument("--json", default=None, help="raw results and run metadata (default: none)")
     ap.add_argument("--zarr2-python", default=os.environ.get("ZARRFLOW_ZARR2_PYTHON", str(ROOT / ".venv-zarr2" / "bin" / "python")))
     args = ap.parse_args(argv)
 
+    started = time.time()
     data = expected_array()
     expected_sum = int(data.astype("int64").sum())
 
@@ -185,6 +187,16 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(report)
+    if args.json:
+        from benchmarks.meta import run_metadata
+
+        meta = {**run_metadata(started, time.time(), argv=["-m", "benchmarks.s3_read",
+                                                            *(sys.argv[1:] if argv is None else argv)]),
+                "repeat": args.repeat, "shape": list(SHAPE), "chunks": list(CHUNKS), "dtype": DTYPE,
+                "stored_bytes": stored, "write_s": write_s}
+        raw = [{"reader": name, "version": version, "times": times, "note": note}
+               for name, version, times, note in rows]
+        Path(args.json).write_text(json.dumps({"meta": meta, "results": raw}, indent=1) + "\n")
     return 0
 
 

@@ -146,9 +146,9 @@ def _f8_3d(name: str, op: str, scale: float, **kw) -> Workload:
                     BLOSC_LZ4, "random_float", seed=1, **kw)
 
 
-def _i4_zstd(name: str, op: str, scale: float) -> Workload:
+def _i4_zstd(name: str, op: str, scale: float, **kw) -> Workload:
     return Workload(name, "i4_zstd", op, (_rows(10000, scale), 10000), (_rows(1000, scale), 1000),
-                    "int32", BLOSC_ZSTD_BITSHUFFLE, "arange", seed=0)
+                    "int32", BLOSC_ZSTD_BITSHUFFLE, "arange", seed=0, **kw)
 
 
 def _i4_small(name: str, op: str, scale: float, **kw) -> Workload:
@@ -164,6 +164,8 @@ _BUILDERS = {
     "f8_3d_points": lambda s: _f8_3d("f8_3d_points", "points", s, select_seed=2),
     "i4_zstd_write": lambda s: _i4_zstd("i4_zstd_write", "write", s),
     "i4_zstd_read": lambda s: _i4_zstd("i4_zstd_read", "read", s),
+    "i4_zstd_vindex": lambda s: _i4_zstd("i4_zstd_vindex", "vindex", s, select_seed=6),
+    "i4_zstd_oindex": lambda s: _i4_zstd("i4_zstd_oindex", "oindex", s, select_seed=7),
     "i4_small_chunks_write": lambda s: _i4_small("i4_small_chunks_write", "write", s),
     "i4_small_chunks_read": lambda s: _i4_small("i4_small_chunks_read", "read", s),
     "vindex_1000": lambda s: _i4_small("vindex_1000", "vindex", s, select_seed=3),

@@ -29,6 +29,7 @@ IMPLS: dict[str, Impl] = {
         Impl("zarr2", "benchmarks.impls.v2api", env="zarr2", options={"module": "zarr"}),
         Impl("zarr3", "benchmarks.impls.zarr3_impl"),
         Impl("tensorstore", "benchmarks.impls.tensorstore_impl"),
+        Impl("h5py", "benchmarks.impls.h5py_impl"),
         Impl("codec", "benchmarks.impls.codec_limit", kind="limit"),
         Impl("rawio", "benchmarks.impls.rawio_limit", kind="limit"),
         # variants, for benchmarks/results/durability.md: fsync every chunk, or not

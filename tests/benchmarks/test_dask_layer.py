@@ -24,7 +24,7 @@ def test_dask_layer_runs_and_checks_its_results(tmp_path):
                           text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     data = json.loads(raw.read_text())
-    assert {"commit", "dirty", "start_utc", "end_utc", "versions", "cpu", "loadavg"} <= set(data["meta"])
+    assert {"commit", "dirty", "start_utc", "end_utc", "versions", "cpu", "loadavg_before", "loadavg_after"} <= set(data["meta"])
     rows = data["results"]
     for key in ("read/f8_3d/zarrflow-direct", "read/f8_3d/zarrflow-dask", "read/i4_zstd/zarrflow-floor",
                 "write/i4_zstd/zarrflow", "copy-raw/i4_zstd/zarrflow-copy_store",

@@ -26,10 +26,10 @@ def _run_harness(tmp_path: Path, impls: str) -> tuple[int, str, dict, Path]:
     return rc, out.read_text(), json.loads(js.read_text()), work
 
 
-def _assert_rows(md: str, data: dict, impls: tuple[str, ...]) -> None:
+def _assert_rows(md: str, data: dict, impls: tuple[str, ...], limit: bool = True) -> None:
     rows = {(r["workload"], r["impl"]): r for r in data["results"]}
     for name in workloads.NAMES:
-        for impl in impls + ("limit",):
+        for impl in impls + (("limit",) if limit else ()):
             assert f"| {name} | {impl}" in md, f"no report row for {impl} on {name}"
             r = rows[(name, impl)]
             assert r["status"] == "ok", f"{impl} on {name}: {r.get('error')}"
@@ -50,6 +50,19 @@ def test_harness_limits_only(tmp_path):
     """The harness without any engine (runs before zarrflow is ready)."""
     rc, md, data, work = _run_harness(tmp_path, "codec,rawio")
     _assert_rows(md, data, ("codec", "rawio"))
+    assert rc == 0
+    assert not any(work.iterdir())
+
+
+def test_harness_h5py_every_workload_verified(tmp_path):
+    """h5py on every workload: every row ran and passed its check (writes read back with h5py)."""
+    pytest.importorskip("h5py")
+    pytest.importorskip("hdf5plugin")
+    rc, md, data, work = _run_harness(tmp_path, "h5py")
+    assert "h5py` skipped" not in md, md
+    _assert_rows(md, data, ("h5py",), limit=False)
+    writes = [r for r in data["results"] if r["op"] == "write"]
+    assert writes and all(r["stored_bytes"] > 0 for r in writes)
     assert rc == 0
     assert not any(work.iterdir())
 
