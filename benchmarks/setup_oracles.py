@@ -4,7 +4,8 @@
     python -m benchmarks.setup_oracles --rechunk [--venv .venv-bench-rechunk]
 
 zarr 2 and zarr 3 cannot share a venv, so zarr 2.18 lives in its own one
-(``pip install 'zarr>=2.18,<3'``, which brings numpy and numcodecs). Nothing is
+(``pip install 'zarr>=2.18,<3' 'dask[array]'``: numpy and numcodecs come with zarr, dask is
+for the Dask-layer comparison). Nothing is
 done when the venv already imports zarr 2. ``--rechunk`` creates the rechunk
 benchmark's venv the way ``benchmarks/rechunk.py`` documents (zarr 2.18, rechunker,
 dask, distributed, psutil, and this repository in editable mode).
@@ -21,7 +22,8 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_VENV = REPO_ROOT / ".venv-zarr2"
-REQUIREMENT = "zarr>=2.18,<3"
+#: zarr 2.18, and dask for the Dask-layer comparison (dask.array.from_zarr/to_zarr over zarr 2.18)
+REQUIREMENTS = ("zarr>=2.18,<3", "dask[array]")
 
 
 def venv_python(root: Path) -> Path:
@@ -42,7 +44,7 @@ def ensure_zarr2_python(root: Path = DEFAULT_VENV) -> Path:
     if imports_zarr2(python):
         return python
     venv.EnvBuilder(with_pip=True, clear=True).create(root)
-    proc = subprocess.run([str(python), "-m", "pip", "install", "-q", REQUIREMENT],
+    proc = subprocess.run([str(python), "-m", "pip", "install", "-q", *REQUIREMENTS],
                           capture_output=True, text=True)
     if proc.returncode != 0 or not imports_zarr2(python):
         raise RuntimeError(f"could not build the zarr 2.18 venv at {root}: {proc.stderr[-2000:]}")

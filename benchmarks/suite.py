@@ -74,6 +74,10 @@ _ENGINE_QUICK = ("--scale", "0.005", "--repeat", "2", "--workloads", "f8_3d_writ
 _DURABILITY = ("--impls", "zarrflow,zarrflow_durable,tensorstore,tensorstore_nosync",
                "--workloads", "f8_3d_write,i4_small_chunks_write")
 
+#: repeated reads with and without the opt-in decoded-chunk cache
+_CHUNK_CACHE = ("--impls", "zarrflow,zarrflow_cache",
+                "--workloads", "f8_3d_points,f8_3d_slice_x,vindex_1000,oindex_100rows,i4_zstd_vindex,i4_zstd_oindex")
+
 BENCHES: tuple[Bench, ...] = (
     Bench("engine", "benchmarks.run", ("--repeat", "5"), _ENGINE_QUICK,
           ("--out", "{out}/engine.md", "--json", "{out}/engine.json")),
@@ -92,6 +96,8 @@ BENCHES: tuple[Bench, ...] = (
           ("--out", "{out}/cluster.md"), missing=_no_slurm),
     Bench("durability", "benchmarks.run", (*_DURABILITY, "--scale", "0.25", "--repeat", "5"),
           (*_DURABILITY, "--scale", "0.005", "--repeat", "2"), ("--out", "{out}/durability.md", "--json", "{out}/durability.json")),
+    Bench("chunk_cache", "benchmarks.run", (*_CHUNK_CACHE, "--repeat", "5"), (*_CHUNK_CACHE, "--scale", "0.005", "--repeat", "2"),
+          ("--out", "{out}/chunk_cache.md", "--json", "{out}/chunk_cache.json")),
     Bench("crash_consistency", "benchmarks.crash_consistency", ("--kills", "500"), ("--kills", "4", "--steps", "10"),
           ("--out", "{out}/crash_consistency.md", "--json", "{out}/crash_consistency.json")),
     Bench("lock_recovery", "benchmarks.lock_recovery", ("--repeat", "5"), ("--repeat", "1", "--give-up", "15"),

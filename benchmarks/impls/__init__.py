@@ -33,6 +33,10 @@ IMPLS: dict[str, Impl] = {
         Impl("codec", "benchmarks.impls.codec_limit", kind="limit"),
         Impl("rawio", "benchmarks.impls.rawio_limit", kind="limit"),
         # variants, for benchmarks/results/durability.md: fsync every chunk, or not
+        # variant, for repeated reads: decoded chunks kept in an LRUChunkCache of 1 GiB (warm after
+        # the warm-up round, so the timed rounds measure reads served from it)
+        Impl("zarrflow_cache", "benchmarks.impls.v2api", options={"module": "zarrflow", "chunk_cache_bytes": 2**30},
+             default=False),
         Impl("zarrflow_durable", "benchmarks.impls.v2api", options={"module": "zarrflow", "durable": True},
              default=False),
         Impl("tensorstore_nosync", "benchmarks.impls.tensorstore_impl", options={"file_io_sync": False},

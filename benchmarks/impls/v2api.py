@@ -32,9 +32,10 @@ def load(module_name: str):
 class V2Adapter(ZarrApiAdapter):
     """zarr-2 API calls on a DirectoryStore given by path."""
 
-    def __init__(self, zarr, durable: bool = False):
+    def __init__(self, zarr, durable: bool = False, chunk_cache_bytes: int | None = None):
         self.zarr = zarr
         self.durable = durable
+        self.chunk_cache_bytes = chunk_cache_bytes
 
     def create(self, path: str, wl: Workload):
         where = self.zarr.DirectoryStore(path, durable=True) if self.durable else path  # zarrflow only
@@ -42,12 +43,15 @@ class V2Adapter(ZarrApiAdapter):
                               compressor=numcodecs.get_codec(dict(wl.compressor)))
 
     def open(self, path: str):
+        if self.chunk_cache_bytes is not None:  # zarrflow only: decoded chunks kept across runs
+            return self.zarr.open(path, mode="r", chunk_cache=self.zarr.LRUChunkCache(self.chunk_cache_bytes))
         return self.zarr.open(path, mode="r")
 
 
 def make_runner(wl: Workload, workdir: str, module: str = "zarrflow", durable: bool = False,
+                chunk_cache_bytes: int | None = None,
                 **_opts) -> EngineRunner:
-    return EngineRunner(V2Adapter(load(module), durable), wl, workdir)
+    return EngineRunner(V2Adapter(load(module), durable, chunk_cache_bytes), wl, workdir)
 
 
 def versions(module: str = "zarrflow", **_opts) -> dict:
