@@ -238,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         runs: dict[tuple, list] = {job: [] for job in jobs}
         for _ in range(args.repeat):  # round-robin: every implementation once per round
             for job in jobs:
+                os.sync()  # no run reads pages still being written back by the one before
                 section, name, impl, op, src, dst = job
                 if impl.startswith("zarr2") and py2 is None:
                     runs[job].append({"error": "no zarr 2.18 interpreter"})

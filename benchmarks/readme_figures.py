@@ -13,6 +13,7 @@ which commit it was measured (from the JSON's recorded metadata), then the table
 | ``dask`` | ``dask.json`` | ``python -m benchmarks.dask_layer`` |
 | ``rechunk`` | ``rechunk.json``, ``rechunk_roomy.json`` | ``benchmarks.rechunk`` |
 | ``filters`` | ``filters.json`` | ``python -m benchmarks.filters`` |
+| ``chunk_cache`` | ``chunk_cache.json`` | ``benchmarks.run --impls zarrflow,zarrflow_cache`` |
 
 ``--check`` writes nothing and exits 1 when the README differs from what the JSON
 gives. A block whose JSON is missing is left as it is; that is an error (exit 2)
@@ -232,9 +233,37 @@ def meta_of_filters(m: dict) -> dict:
     return {"cores": m.get("cpus"), "start_utc": m.get("date")}
 
 
+# ---- chunk cache ----------------------------------------------------------------------------------
+
+def chunk_cache(results: Path) -> str | None:
+    """Repeated reads with and without the opt-in decoded-chunk cache."""
+    loaded = _load(results, "chunk_cache.json")
+    if loaded is None:
+        return None
+    data = loaded[0]
+    m, rows = data["meta"], data["results"]
+    by = {(r["workload"], r["impl"]): r for r in rows}
+    header = ["workload", "zarrflow s", "with LRUChunkCache s", "speed-up", "cache peak MB", "checks"]
+    out = []
+    for name in workloads.NAMES:
+        plain, cached = by.get((name, "zarrflow")), by.get((name, "zarrflow_cache"))
+        if plain is None or cached is None:
+            continue
+        both = _ok(plain) and _ok(cached)
+        checks = "all ok" if both and plain.get("verified") and cached.get("verified") else "MISMATCH or error"
+        out.append([name, f"{report.seconds(plain.get('seconds'))} ({report.spread(plain)})" if _ok(plain) else "error",
+                    f"{report.seconds(cached.get('seconds'))} ({report.spread(cached)})" if _ok(cached) else "error",
+                    f"{plain['seconds'] / cached['seconds']:.1f}x" if both else "—",
+                    f"{cached['peak_bytes'] / 1e6:.0f}" if _ok(cached) and "peak_bytes" in cached else "—", checks])
+    head = (f"{meta.provenance_line(m)} Scale {m.get('scale')}; median (min–max) of {m.get('repeat')} "
+            "interleaved rounds; the cache (1 GiB) is filled by the warm-up round, so the timed rounds "
+            "are repeated reads.")
+    return "\n".join([head, "", *_table(header, out)])
+
+
 #: name -> renderer (``None`` when its JSON is missing)
 FIGURES: dict[str, Callable[[Path], str | None]] = {"engine": engine, "dask": dask, "rechunk": rechunk,
-                                                    "filters": filters}
+                                                    "filters": filters, "chunk_cache": chunk_cache}
 
 
 def rewrite(text: str, results: Path) -> tuple[str, list[str], list[str]]:

@@ -114,6 +114,7 @@ class H5pyRunner(EngineRunner):
         self.want = checks.digest(self.wl.expected(a, self.sel))
         del a
         gc.collect()
+        os.sync()  # as EngineRunner.setup: no timed read of pages still being written back
         self.handle = self.adapter.open(self.path)
 
     def before_each(self) -> None:

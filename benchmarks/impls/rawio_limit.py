@@ -43,6 +43,7 @@ class RawIORunner(Runner):
             os.makedirs(self.dir)
             for path, data in zip(self.paths, self.cs.encoded):
                 _write(path, data)
+            os.sync()  # as EngineRunner.setup: no timed read of pages still being written back
 
     def before_each(self) -> None:
         if self.wl.is_write:
