@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import platform
 import sys
 import time
@@ -92,6 +93,7 @@ class Session:
         self.last = None  # free the previous output before the next run
         self.runner.before_each()
         gc.collect()
+        os.sync()  # the previous run's (or another child's) writes are on disk before this one starts
         self.mem.before_run()
         if timed:
             self.foreign.enter()
