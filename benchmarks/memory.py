@@ -65,13 +65,16 @@ class PeakRSS:
         self.method = "hwm-reset" if _reset_hwm() else "ru_maxrss"
         self.baseline = current_rss()
 
-    def stop(self) -> int:
+    def _high_water(self) -> int:
         kb = _status_kb("VmHWM") if self.method == "hwm-reset" else None
-        self.peak = kb * _KB if kb is not None else _maxrss_bytes()
+        return kb * _KB if kb is not None else _maxrss_bytes()
+
+    def stop(self) -> int:
+        self.peak = self._high_water()
         return max(0, self.peak - self.baseline)
 
 
-class PeakOverRuns:
+class PeakOverRuns(PeakRSS):
     """Peak RSS above a baseline over several runs, what happens between them excluded.
 
     ``start()`` takes the baseline (``VmRSS``); ``before_run()`` resets the kernel's
@@ -81,14 +84,8 @@ class PeakOverRuns:
     high-water cannot be reset and the figure also covers the checks.
     """
 
-    def __init__(self) -> None:
-        self.method = ""
-        self.baseline = 0
-        self.peak = 0
-
     def start(self) -> None:
-        self.method = "hwm-reset" if _reset_hwm() else "ru_maxrss"
-        self.baseline = current_rss()
+        super().start()
         self.peak = self.baseline
 
     def before_run(self) -> None:
@@ -96,8 +93,7 @@ class PeakOverRuns:
             _reset_hwm()
 
     def after_run(self) -> None:
-        kb = _status_kb("VmHWM") if self.method == "hwm-reset" else None
-        self.peak = max(self.peak, kb * _KB if kb is not None else _maxrss_bytes())
+        self.peak = max(self.peak, self._high_water())
 
     def peak_bytes(self) -> int:
         return max(0, self.peak - self.baseline)

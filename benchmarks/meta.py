@@ -120,3 +120,24 @@ def provenance_line(meta: dict) -> str:
     commit += " (dirty)" if meta.get("dirty") else ""
     day = f"{meta['start_utc'][:10]} (UTC)" if meta.get("start_utc") else "(date not recorded)"
     return f"Measured {day} on {machine_line(meta)}, commit {commit}."
+
+
+def filesystem_of(path: str) -> str:
+    """``"<type> at <mount point>"`` of the file system holding ``path`` (Linux
+    ``/proc/mounts``; ``"unknown"`` elsewhere): where benchmark data lived matters, as
+    file creation on a disk journal and on tmpfs differ several-fold."""
+    real = os.path.realpath(path)
+    best = ("", "unknown")
+    try:
+        with open("/proc/mounts") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) < 3:
+                    continue
+                mount, fstype = parts[1], parts[2]
+                inside = real == mount or real.startswith(mount.rstrip("/") + "/")
+                if inside and len(mount) >= len(best[0]):
+                    best = (mount, fstype)
+    except OSError:
+        return "unknown"
+    return f"{best[1]} at {best[0]}" if best[0] else "unknown"

@@ -10,6 +10,7 @@ which commit it was measured (from the JSON's recorded metadata), then the table
 | NAME | JSON (under ``--results``) | written by |
 |---|---|---|
 | ``engine`` | ``engine.json`` | ``python -m benchmarks.run`` |
+| ``engine_tmpfs`` | ``engine_tmpfs.json`` | ``benchmarks.run --workloads i4_small_chunks --workdir /dev/shm`` |
 | ``dask`` | ``dask.json`` | ``python -m benchmarks.dask_layer`` |
 | ``rechunk`` | ``rechunk.json``, ``rechunk_roomy.json`` | ``benchmarks.rechunk`` |
 | ``filters`` | ``filters.json`` | ``python -m benchmarks.filters`` |
@@ -61,9 +62,9 @@ def _ok(r: dict | None) -> bool:
     return bool(r) and r.get("status") == "ok" and r.get("seconds") is not None
 
 
-def engine(results: Path) -> str | None:
+def engine(results: Path, file: str = "engine.json") -> str | None:
     """The engine summary: medians of the interleaved rounds, one row per workload."""
-    loaded = _load(results, "engine.json")
+    loaded = _load(results, file)
     if loaded is None:
         return None
     data = loaded[0]
@@ -89,8 +90,9 @@ def engine(results: Path) -> str | None:
         bad = [r["impl"] for r in these if r.get("status") == "ok" and not r.get("verified")]
         cells.append("all ok" if not bad else "MISMATCH: " + ", ".join(bad))
         out.append(cells)
+    where = f" Data on {m['workdir_fs']}." if m.get("workdir_fs") else ""
     head = (f"{meta.provenance_line(m)} Scale {m.get('scale')}; seconds are the median of {m.get('repeat')} "
-            f"interleaved rounds after a warm-up round (spread: min–max), every result checked.")
+            f"interleaved rounds after a warm-up round (spread: min–max), every result checked.{where}")
     return "\n".join([head, "", *_table(header, out)])
 
 
@@ -262,8 +264,10 @@ def chunk_cache(results: Path) -> str | None:
 
 
 #: name -> renderer (``None`` when its JSON is missing)
-FIGURES: dict[str, Callable[[Path], str | None]] = {"engine": engine, "dask": dask, "rechunk": rechunk,
-                                                    "filters": filters, "chunk_cache": chunk_cache}
+FIGURES: dict[str, Callable[[Path], str | None]] = {
+    "engine": engine, "engine_tmpfs": lambda results: engine(results, "engine_tmpfs.json"), "dask": dask,
+    "rechunk": rechunk, "filters": filters, "chunk_cache": chunk_cache,
+}
 
 
 def rewrite(text: str, results: Path) -> tuple[str, list[str], list[str]]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -28,7 +29,7 @@ from pathlib import Path
 
 from benchmarks import derive, impls, report, setup_oracles, workloads
 from benchmarks.interleave import ChildFailed, ServedChild, interleave, summarize
-from benchmarks.meta import run_metadata
+from benchmarks.meta import filesystem_of, run_metadata
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO_ROOT / "benchmarks" / "results" / "engine.md"
@@ -52,6 +53,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--workdir", type=Path, default=None,
                    help="where the temporary data directory goes (default: the system temp dir)")
     p.add_argument("--threads", type=int, default=2, help="threads of the codec/rawio limits")
+    p.add_argument("--baseline-tree", type=Path, default=None,
+                   help="a checkout of an earlier zarrflow (e.g. `git worktree add /tmp/base REV`): adds "
+                        "the implementation zarrflow_base, zarrflow imported from there, for before/after tables")
     p.add_argument("--timeout", type=float, default=1800, help="seconds allowed per child answer")
     args = p.parse_args(argv)
     if args.scale <= 0 or args.repeat < 1 or args.threads < 1:
@@ -78,9 +82,24 @@ def zarr2_python(explicit: Path | None) -> Path:
 def _start(python: str, impl: str, workload: str, args: argparse.Namespace, workdir: str) -> ServedChild:
     cmd = [python, "-m", "benchmarks.child", "--serve", "--impl", impl, "--workload", workload,
            "--scale", repr(args.scale), "--workdir", workdir, "--threads", str(args.threads)]
+    first = [getattr(args, "baseline_shim", None)] if impl == "zarrflow_base" else []
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p))
+        p for p in (*first, str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p))
     return ServedChild(cmd, env, str(REPO_ROOT), args.timeout)
+
+
+def baseline_shim(tree: Path, workdir: str) -> tuple[str, dict]:
+    """A directory holding only ``zarrflow`` (a link to ``tree``'s package), put first on
+    ``zarrflow_base`` children's path so they import the earlier engine but this
+    checkout's benchmarks; and what to record of that tree (its path and commit)."""
+    package = tree.resolve() / "zarrflow"
+    if not (package / "__init__.py").exists():
+        raise SystemExit(f"--baseline-tree {tree}: no zarrflow package there")
+    shim = os.path.join(workdir, "baseline-path")
+    os.makedirs(shim)
+    os.symlink(package, os.path.join(shim, "zarrflow"))
+    proc = subprocess.run(["git", "-C", str(tree), "rev-parse", "HEAD"], capture_output=True, text=True)
+    return shim, {"tree": str(tree.resolve()), "commit": proc.stdout.strip() or None}
 
 
 def _base(impl: str, workload: str, scale: float) -> dict:
@@ -176,7 +195,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.workdir is not None:
         args.workdir.mkdir(parents=True, exist_ok=True)
     workdir = tempfile.mkdtemp(prefix="zarrflow-bench-", dir=args.workdir)
+    workdir_parent = os.path.dirname(workdir)
     skipped: dict[str, str] = {}
+    baseline = None
+    if args.baseline_tree is not None:
+        args.baseline_shim, baseline = baseline_shim(args.baseline_tree, workdir)
+        if "zarrflow_base" not in args.impl_names:
+            args.impl_names = ["zarrflow_base", *args.impl_names]
     started, load_before = time.time(), os.getloadavg()
     try:
         raw, pythons = run_all(args, workdir, skipped)
@@ -186,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     meta = {**run_metadata(started, time.time(), pythons=pythons, loadavg_before=load_before,
                            argv=["-m", "benchmarks.run", *argv]),
             "scale": args.scale, "repeat": args.repeat, "threads": args.threads, "warmup_rounds": 1,
-            "protocol": "interleaved"}
+            "protocol": "interleaved", "workdir_fs": filesystem_of(workdir_parent),
+            **({"baseline": baseline} if baseline else {})}
     data = {"meta": meta, "skipped": skipped, "results": results}
     json_path = args.json or args.out.with_suffix(".json")
     json_path.parent.mkdir(parents=True, exist_ok=True)

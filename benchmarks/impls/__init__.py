@@ -33,6 +33,8 @@ IMPLS: dict[str, Impl] = {
         Impl("codec", "benchmarks.impls.codec_limit", kind="limit"),
         Impl("rawio", "benchmarks.impls.rawio_limit", kind="limit"),
         # variants, for benchmarks/results/durability.md: fsync every chunk, or not
+        # an earlier zarrflow (benchmarks.run --baseline-tree DIR), for before/after tables
+        Impl("zarrflow_base", "benchmarks.impls.v2api", options={"module": "zarrflow"}, default=False),
         # variant, for repeated reads: decoded chunks kept in an LRUChunkCache of 1 GiB (warm after
         # the warm-up round, so the timed rounds measure reads served from it)
         Impl("zarrflow_cache", "benchmarks.impls.v2api", options={"module": "zarrflow", "chunk_cache_bytes": 2**30},

@@ -100,3 +100,18 @@ def test_committed_readme_matches_committed_json(name):
     block = f"<!-- figures:{name}:begin -->\n{body}\n<!-- figures:{name}:end -->"
     assert f"<!-- figures:{name}:begin -->" in text, f"README has no {name!r} block"
     assert block in text, f"README's {name!r} table differs from its JSON: run python -m benchmarks.readme_figures"
+
+
+def test_chunk_cache_table(tmp_path):
+    d = tmp_path / "results"
+    d.mkdir()
+    rows = [{**_row("zarrflow", 0.4), "workload": "f8_3d_points", "op": "points"},
+            {**_row("zarrflow_cache", 0.01), "workload": "f8_3d_points", "op": "points"},
+            {**_row("zarrflow", 0.02), "workload": "vindex_1000", "op": "vindex"},
+            {**_row("zarrflow_cache", 0.01, verified=False), "workload": "vindex_1000", "op": "vindex"}]
+    (d / "chunk_cache.json").write_text(json.dumps({"meta": META, "skipped": {}, "results": rows}))
+    body = readme_figures.chunk_cache(d)
+    assert "the cache (1 GiB) is filled by the warm-up round" in body
+    assert "| f8_3d_points | 0.4 (0.39–0.42) | 0.01 (0–0.03) | 40.0x | 401 | all ok |" in body
+    assert "| vindex_1000 |" in body and "MISMATCH or error" in body
+    assert readme_figures.chunk_cache(tmp_path) is None  # no JSON: the README block is left as it is
