@@ -181,10 +181,7 @@ def read_item(layout: ArrayLayout, coords: tuple[int, ...], within: tuple[int, .
     codec = layout.codec
     if layout.chunk_cache is not None:
         chunk = _cached_chunk(layout, key, lambda: store[key])
-        if chunk is None:
-            fill = layout.metadata.fill_value
-            return np.asarray(0 if fill is None else fill, dtype=layout.metadata.dtype)[()]
-        return chunk[within]
+        return _fill_item(layout) if chunk is None else chunk[within]
     partial = codec.partial_decoder
     try:
         if partial is None:
@@ -198,9 +195,14 @@ def read_item(layout: ArrayLayout, coords: tuple[int, ...], within: tuple[int, .
             if isinstance(cdata, np.ndarray):
                 return cdata[within]
     except KeyError:
-        fill = layout.metadata.fill_value
-        return np.asarray(0 if fill is None else fill, dtype=layout.metadata.dtype)[()]
+        return _fill_item(layout)
     return codec.decode(cdata, key)[within]
+
+
+def _fill_item(layout: ArrayLayout) -> Any:
+    """What one item of a missing chunk reads as: the fill value (0 when there is none)."""
+    fill = layout.metadata.fill_value
+    return np.asarray(0 if fill is None else fill, dtype=layout.metadata.dtype)[()]
 
 
 def _cached_chunk(layout: ArrayLayout, key: str, fetch: Any, token: Any = None) -> np.ndarray | None:
@@ -236,16 +238,16 @@ def _read_projections(layout: ArrayLayout, projections: Sequence[ChunkProjection
     direct_ok = codec.can_decode_into and not fields and not drop_axes and out.dtype == meta.dtype
 
     partial = codec.partial_decoder
-    scratch = threading.local()  # one decode buffer per thread, reused chunk after chunk
+    decode_buffers = threading.local()  # one decode buffer per thread, reused chunk after chunk
 
     def decode_chunk(i: int, cdata: Any) -> np.ndarray:
         """Chunk ``i`` decoded; into this thread's reused buffer when the pipeline can,
         so a read of many chunks allocates (and page-faults) one chunk per thread."""
         if not codec.can_decode_into:
             return codec.decode(cdata, keys[i])
-        buf = getattr(scratch, "buf", None)
+        buf = getattr(decode_buffers, "buf", None)
         if buf is None:
-            buf = scratch.buf = np.empty(meta.chunks, dtype=meta.dtype, order=meta.order)
+            buf = decode_buffers.buf = np.empty(meta.chunks, dtype=meta.dtype, order=meta.order)
         codec.decode_into(cdata, buf, keys[i])
         return buf
 
@@ -298,6 +300,10 @@ def _read_projections(layout: ArrayLayout, projections: Sequence[ChunkProjection
         else:
             process(i, decoded)
 
+    if layout.chunk_cache is not None:  # decoded chunks come from the cache, whole
+        _read_through_cache(layout, keys, process, place, meta_array)
+        return
+
     groups = _thin_chunk_groups(projections, meta, out) if direct_ok else None
 
     def process_group(indices: list[int], cdatas: list[Any]) -> None:
@@ -315,10 +321,6 @@ def _read_projections(layout: ArrayLayout, projections: Sequence[ChunkProjection
         first, last = projections[indices[0]].out_selection, projections[indices[-1]].out_selection
         dest = out[(*first[:-1], slice(first[-1].start, last[-1].stop))]
         dest.reshape(*dest.shape[:-1], len(indices), meta.chunks[-1])[...] = np.moveaxis(scratch, 0, -2)
-
-    if layout.chunk_cache is not None:
-        _read_through_cache(layout, keys, process, place, meta_array)
-        return
 
     if groups is None:
         groups = [[i] for i in range(len(keys))]
